@@ -1,0 +1,3 @@
+from refundctl.cli.main import main
+
+main()

@@ -1,0 +1,70 @@
+"""The ``refundctl`` command group and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from refundctl.errors import ExitCode, RefundctlError
+
+# name -> "module:attribute"; imported only when the command runs, so `--help` stays fast.
+COMMANDS = {
+    "check": "refundctl.cli.check:check",
+    "policy": "refundctl.cli.policy:policy",
+}
+
+
+def report_error(message: str) -> None:
+    """Errors go to stderr, prefixed so they stand out in logs; coloured only on a TTY."""
+    prefix = "refundctl: error:"
+    if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
+        prefix = click.style(prefix, fg="red", bold=True)
+    for line in message.splitlines() or [""]:
+        click.echo(f"{prefix} {line}", err=True)
+
+
+class RefundctlGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RefundctlError as exc:
+            report_error(str(exc))
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            report_error("interrupted")
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except BrokenPipeError:
+            # A closed pipe (`refundctl check ... | head`) is not an error of ours.
+            sys.stderr.close()
+            ctx.exit(int(ExitCode.OK))
+
+
+@click.group(cls=RefundctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refundctl")
+def cli() -> None:
+    """Decide, submit and track refunds for travel orders."""
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="refundctl")
+    except Exception as exc:  # a bug: say so briefly; the traceback only on request
+        if os.environ.get("REFUNDCTL_DEBUG"):
+            raise
+        report_error(f"internal error: {type(exc).__name__}: {exc} (set REFUNDCTL_DEBUG=1 for a traceback)")
+        sys.exit(int(ExitCode.FAILURE))

@@ -1,0 +1,57 @@
+"""Options shared by several commands (sqlite-utils style decorators)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from refundctl.policy import PolicySet, load_policies
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AsOf(click.ParamType):  # type: ignore[type-arg]
+    """An ISO 8601 instant with a UTC offset, or ``now``."""
+
+    name = "TIMESTAMP"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        if value == "now":
+            return datetime.now(UTC)
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"expected an ISO 8601 time such as 2026-11-25T09:00:00+08:00, got {value!r}", param, ctx)
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} has no UTC offset (add Z or +08:00: the same wall time differs by zone)", param, ctx)
+        return parsed
+
+
+def as_of_option(f: F) -> F:
+    return click.option(
+        "--as-of",
+        type=AsOf(),
+        default="now",
+        show_default=True,
+        help="Decide as if cancelling at this instant; the same --as-of gives the same output.",
+    )(f)
+
+
+def policies_option(f: F) -> F:
+    return click.option(
+        "--policies",
+        "policy_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Policy directory (default: the shipped policies/).",
+    )(f)
+
+
+def load(policy_dir: Path | None) -> PolicySet:
+    return load_policies(policy_dir)

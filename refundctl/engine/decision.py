@@ -1,0 +1,117 @@
+"""The decision: what an order gets back, and which rule produced each amount.
+
+``Decision.to_dict`` is the stable JSON contract (amounts as strings in the
+currency's minor unit, instants as UTC ISO 8601 with ``Z``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from refundctl.money import ZERO, fmt
+
+Outcome = Literal["full", "partial", "none", "manual_review", "needs_evidence"]
+Effect = Literal["refund", "penalty", "non_refundable", "compensation"]
+SUBMITTABLE: frozenset[str] = frozenset({"full", "partial"})
+
+
+def iso_utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One amount and the rule (or window, waiver, regulation) that produced it."""
+
+    rule: str  # e.g. "zephyr-air/standard/168h-2h"
+    policy: str  # the policy file, relative to the policy directory
+    component: str  # "base", "tax:YQ", "fee:service", "ancillary:bag", "rooms", "compensation"
+    effect: Effect
+    amount: Decimal
+    note: str = ""
+
+    def to_dict(self, currency: str) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "policy": self.policy,
+            "component": self.component,
+            "effect": self.effect,
+            "amount": fmt(self.amount, currency),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NextChange:
+    """After ``at`` the refund drops to ``refund``; cancelling at or before ``at`` keeps today's."""
+
+    at: datetime
+    refund: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Compensation:
+    amount: Decimal
+    currency: str
+    regulation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    order_id: str
+    kind: str
+    outcome: Outcome
+    currency: str
+    paid: Decimal
+    refund: Decimal
+    penalty: Decimal
+    non_refundable: Decimal
+    rules: tuple[RuleHit, ...]
+    policy: str | None = None
+    reason: str | None = None
+    next_change: NextChange | None = None
+    funded_by: dict[str, Decimal] = field(default_factory=dict)
+    waivers: tuple[str, ...] = ()
+    regulations: tuple[str, ...] = ()
+    due_by: date | None = None
+    compensation: Compensation | None = None
+    # What the order would receive once evidence is attached (outcome needs_evidence).
+    refund_with_evidence: Decimal | None = None
+
+    @property
+    def submittable(self) -> bool:
+        return self.outcome in SUBMITTABLE and self.refund > ZERO
+
+    def to_dict(self) -> dict[str, Any]:
+        cur = self.currency
+        return {
+            "order_id": self.order_id,
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "currency": cur,
+            "paid": fmt(self.paid, cur),
+            "refund": fmt(self.refund, cur),
+            "penalty": fmt(self.penalty, cur),
+            "non_refundable": fmt(self.non_refundable, cur),
+            "funded_by": {k: fmt(v, cur) for k, v in sorted(self.funded_by.items())},
+            "policy": self.policy,
+            "reason": self.reason,
+            "waivers": list(self.waivers),
+            "regulations": list(self.regulations),
+            "due_by": self.due_by.isoformat() if self.due_by else None,
+            "compensation": None
+            if self.compensation is None
+            else {
+                "amount": fmt(self.compensation.amount, self.compensation.currency),
+                "currency": self.compensation.currency,
+                "regulation": self.compensation.regulation,
+            },
+            "refund_with_evidence": None if self.refund_with_evidence is None else fmt(self.refund_with_evidence, cur),
+            "next_change": None
+            if self.next_change is None
+            else {"at": iso_utc(self.next_change.at), "refund": fmt(self.next_change.refund, cur)},
+            "rules": [r.to_dict(cur) for r in self.rules],
+        }

@@ -1,0 +1,119 @@
+"""Decide an order by its supplier's own rules: fare rules for flights, rate plans for hotels.
+
+Both kinds share one shape: a charge (unflown base fare, or room charges) on which
+the window in force at ``as_of`` sets a penalty; taxes, fees and ancillaries follow
+the rule's refundability. ``next_change`` comes from replaying the later windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from refundctl.engine.decision import Decision, NextChange
+from refundctl.engine.ledger import Ledger
+from refundctl.engine.windows import Unpriceable, penalty_amount, schedule, window_at
+from refundctl.money import ZERO, quantize
+from refundctl.orders.model import Charge
+from refundctl.policy.model import Policy, Refundability, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """What the rule prices: the order reduced to the parts windows act on."""
+
+    order_id: str
+    kind: str
+    currency: str
+    paid: Decimal
+    charge: Decimal  # the refundable base: unflown base fare, or room charges
+    charge_component: str  # "base" or "rooms"
+    consumed: Decimal  # the part of the base already used (flown segments)
+    first_nights: Callable[[int], Decimal]  # hotels: price of the first n nights of every room
+    taxes: tuple[Charge, ...]
+    fees: tuple[Charge, ...]
+    ancillaries: tuple[tuple[str, Decimal, bool], ...]  # (code, amount, used)
+    anchor: datetime
+
+
+def decide_by_rule(policy: Policy, rule: Rule, basis: Basis, as_of: datetime) -> Decision:
+    plan = schedule(rule, basis.anchor) if rule.refundable else []
+    current = window_at(plan, as_of) if plan else -1
+    ledger = _ledger(policy, rule, basis, plan[current][0].id if plan else None)
+    next_change = None
+    for j in range(current + 1, len(plan)):
+        later = _ledger(policy, rule, basis, plan[j][0].id).totals["refund"]
+        if later != ledger.totals["refund"]:
+            end = plan[j - 1][1]
+            assert end is not None  # only the last window is open-ended
+            next_change = NextChange(end, later)
+            break
+    return ledger.decision(basis.paid, next_change)
+
+
+def _ledger(policy: Policy, rule: Rule, basis: Basis, window_id: str | None) -> Ledger:
+    cur = basis.currency
+    ledger = Ledger(basis.order_id, basis.kind, cur, policy.file)
+    prefix = f"{policy.id}/{rule.id}"
+    ledger.add(f"{prefix}/flown", "base", "non_refundable", basis.consumed, "segments already flown")
+    if window_id is None:
+        ledger.add(f"{prefix}/not-refundable", basis.charge_component, "non_refundable", basis.charge,
+                   "the rule does not refund the base")  # fmt: skip
+    else:
+        window = next(w for w in (*rule.windows, rule.no_show) if w is not None and w.id == window_id)
+        nights = window.penalty.nights or 0
+        try:
+            kept = penalty_amount(window.penalty, basis.charge, basis.first_nights(nights) if nights else ZERO, cur)
+        except Unpriceable as exc:
+            raise RuleError(str(exc)) from None
+        ledger.split(f"{prefix}/{window.id}", basis.charge_component, basis.charge, kept, "penalty",
+                     f"penalty {window.penalty.describe()}")  # fmt: skip
+    refunded_charge = ledger.totals["refund"]
+    full_base = basis.charge + basis.consumed
+    for tax in basis.taxes:
+        _taxed(ledger, prefix, "tax", tax, rule.taxes, refunded_charge, basis, full_base)
+    for fee in basis.fees:
+        _taxed(ledger, prefix, "fee", fee, rule.fees, refunded_charge, basis, full_base)
+    for code, amount, used in basis.ancillaries:
+        if rule.ancillaries == "unused" and not used:
+            ledger.add(f"{prefix}/ancillaries", f"ancillary:{code}", "refund", amount, "unused ancillary")
+        else:
+            note = "used" if used else "ancillaries are not refundable under this rule"
+            ledger.add(f"{prefix}/ancillaries", f"ancillary:{code}", "non_refundable", amount, note)
+    return ledger
+
+
+def _taxed(
+    ledger: Ledger,
+    prefix: str,
+    what: str,
+    line: Charge,
+    refundability: Refundability,
+    refunded_charge: Decimal,
+    basis: Basis,
+    full_base: Decimal,
+) -> None:
+    """One tax or fee line: kept, refunded in full, or in proportion to the refunded charge."""
+    component = f"{what}:{line.code}"
+    rule_id = f"{prefix}/{what}es" if what == "tax" else f"{prefix}/{what}s"
+    if not refundability.refunds(line.code):
+        ledger.add(rule_id, component, "non_refundable", line.amount, f"{line.code} is not refundable")
+        return
+    if refundability.mode == "proportional":
+        share = quantize(line.amount * refunded_charge / full_base, basis.currency) if full_base else ZERO
+        ledger.split(rule_id, component, line.amount, line.amount - share, "penalty",
+                     "refunded in proportion to the refunded charge, rounded per line")  # fmt: skip
+        return
+    if basis.consumed:
+        # Partly flown: only the unflown share of the tax comes back.
+        share = quantize(line.amount * basis.charge / full_base, basis.currency) if full_base else ZERO
+        ledger.split(rule_id, component, line.amount, line.amount - share, "non_refundable",
+                     "share of segments already flown")  # fmt: skip
+        return
+    ledger.add(rule_id, component, "refund", line.amount)
+
+
+class RuleError(Exception):
+    """The rule applies but cannot price this order; the order goes to manual review."""

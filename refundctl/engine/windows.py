@@ -1,0 +1,69 @@
+"""Deadlines to instants, the window in force, and the penalty a window charges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from refundctl.money import ZERO, quantize
+from refundctl.policy.model import Deadline, Penalty, Rule, Window
+
+
+class Unpriceable(Exception):
+    """The penalty cannot be computed for this order (e.g. a flat fee in another currency)."""
+
+
+def deadline_instant(deadline: Deadline, anchor: datetime) -> datetime:
+    """``anchor`` must be aware; ``days_before``/``at`` use the anchor's own zone."""
+    if deadline.hours_before is not None:
+        return anchor - timedelta(hours=deadline.hours_before)
+    assert deadline.days_before is not None and deadline.at is not None  # guaranteed by the schema
+    local_day = anchor.date() - timedelta(days=deadline.days_before)
+    return datetime.combine(local_day, deadline.at, tzinfo=anchor.tzinfo)
+
+
+def schedule(rule: Rule, anchor: datetime) -> list[tuple[Window, datetime | None]]:
+    """Each window with the instant it ends (inclusive); the no-show window starts at the anchor.
+
+    The last ordinary window ends at the anchor when a no-show window follows, and
+    otherwise never ends.
+    """
+    out: list[tuple[Window, datetime | None]] = []
+    for window in rule.windows:
+        end = deadline_instant(window.until, anchor) if window.until else (anchor if rule.no_show else None)
+        out.append((window, end))
+    if rule.no_show:
+        out.append((rule.no_show, None))
+    return out
+
+
+def window_at(plan: Sequence[tuple[Window, datetime | None]], as_of: datetime) -> int:
+    """Index of the window in force at ``as_of`` (windows end inclusively)."""
+    for i, (_, end) in enumerate(plan):
+        if end is None or as_of <= end:
+            return i
+    return len(plan) - 1
+
+
+def penalty_amount(penalty: Penalty, charge: Decimal, first_nights: Decimal, currency: str) -> Decimal:
+    """The penalty on ``charge`` (base fare or room charges), capped at the charge.
+
+    ``first_nights`` is the price of the first ``penalty.nights`` nights of every room.
+    """
+    if penalty.amount is not None:
+        if penalty.currency != currency:
+            raise Unpriceable(f"the penalty is {penalty.amount} {penalty.currency} but the order is in {currency}")
+        value = penalty.amount
+    elif penalty.percent is not None:
+        value = quantize(charge * penalty.percent / 100, currency)
+    else:
+        value = first_nights
+    limits_currency_ok = penalty.currency == currency or (penalty.min is None and penalty.max is None)
+    if not limits_currency_ok:
+        raise Unpriceable(f"the penalty limits are in {penalty.currency} but the order is in {currency}")
+    if penalty.min is not None:
+        value = max(value, penalty.min)
+    if penalty.max is not None:
+        value = min(value, penalty.max)
+    return max(ZERO, min(value, charge))

@@ -1,0 +1,119 @@
+"""Domain errors and the exit codes they map to.
+
+Every error refundctl raises on purpose derives from :class:`RefundctlError` and
+carries the :class:`ExitCode` the CLI exits with. The CLI turns them into exit
+codes in exactly one place (``refundctl.cli.main``); nothing else calls
+``sys.exit``.
+
+Exception tree::
+
+    RefundctlError
+    ├── InputError            bad orders, policies, config or arguments   (exit 2)
+    │   ├── OrderError        one or more order records are invalid
+    │   └── PolicyError       one or more policy files are invalid
+    ├── ConfigError           missing token, bad profile, bad URL         (exit 2)
+    ├── JournalError          the journal cannot be opened or is foreign   (exit 2)
+    ├── ApiError              the refund API failed in a final way        (exit 6)
+    │   ├── AuthError         401/403: token missing or rejected          (exit 4)
+    │   └── TransportError    no usable answer after every retry          (exit 6)
+    ├── MismatchError         the supplier's amount differs from ours     (exit 7)
+    └── TimeoutExpired        a wait ran out (smoke, track)               (exit 8)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every refundctl command (documented in the README)."""
+
+    OK = 0
+    FAILURE = 1  # an unexpected internal error (a bug: please report it)
+    BAD_INPUT = 2  # usage error, invalid orders, policies or configuration
+    PARTIAL = 3  # a batch ran but some refunds failed or were rejected
+    AUTH = 4  # the API refused our credentials
+    OVERDUE = 5  # track --overdue found refunds past their due date
+    SUPPLIER = 6  # the supplier API answered with an error, or never answered
+    MISMATCH = 7  # the supplier's refund amount differs from our decision
+    TIMEOUT = 8  # waited for a final state and ran out of time
+    TESTS_FAILED = 9  # policy test cases failed
+    INTERRUPTED = 130  # Ctrl-C / SIGINT, after state was flushed
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one input record or file, located precisely."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{where}: {what}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
+
+class RefundctlError(Exception):
+    """Base of every error refundctl raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class InputError(RefundctlError):
+    """Input that refundctl cannot use; carries every problem found."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        self.problems = [Problem("<input>", None, None, problems)] if isinstance(problems, str) else problems
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class OrderError(InputError):
+    """One or more order records are invalid."""
+
+
+class PolicyError(InputError):
+    """One or more policy files are invalid."""
+
+
+class ConfigError(RefundctlError):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class JournalError(RefundctlError):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ApiError(RefundctlError):
+    """The refund API failed in a way retrying will not fix."""
+
+    exit_code = ExitCode.SUPPLIER
+
+    def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None) -> None:
+        self.status = status
+        self.error_type = error_type
+        super().__init__(message)
+
+
+class AuthError(ApiError):
+    exit_code = ExitCode.AUTH
+
+
+class TransportError(ApiError):
+    """Connection errors, timeouts or retryable statuses that outlasted every retry."""
+
+
+class MismatchError(RefundctlError):
+    exit_code = ExitCode.MISMATCH
+
+
+class TimeoutExpired(RefundctlError):
+    exit_code = ExitCode.TIMEOUT

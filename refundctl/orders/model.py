@@ -1,0 +1,145 @@
+"""Typed, validated orders. Built only by ``refundctl.orders.parse``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+SEGMENT_STATUSES = ("scheduled", "flown", "cancelled", "changed")
+HOTEL_STATUSES = ("confirmed", "stayed", "not_honored", "cancelled_by_hotel")
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    code: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Ancillary:
+    code: str
+    amount: Decimal
+    used: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    waiver: str
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    origin: str
+    destination: str
+    carrier: str
+    flight: str
+    departs_at: datetime
+    arrives_at: datetime
+    status: str
+    base: Decimal | None = None
+    changed_departs_at: datetime | None = None
+    changed_arrives_at: datetime | None = None
+    changed_from: str | None = None  # another departure airport after a schedule change
+    changed_to: str | None = None  # another arrival airport after a schedule change
+    added_connections: int = 0  # connections a schedule change added
+    extraordinary_circumstances: bool = False  # the carrier says the disruption was beyond its control
+
+
+@dataclass(frozen=True, slots=True)
+class Fare:
+    fare_class: str
+    base: Decimal
+    taxes: tuple[Charge, ...]
+    fees: tuple[Charge, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    check_in: date
+    nights: int
+    rooms: int
+    timezone: str
+    rate_plan: str
+    nightly: tuple[Decimal, ...]  # per room, one per night
+
+    @property
+    def room_charges(self) -> Decimal:
+        return sum(self.nightly, Decimal(0)) * self.rooms
+
+
+@dataclass(frozen=True, slots=True)
+class Common:
+    """Fields every order kind has."""
+
+    id: str
+    supplier: str
+    currency: str
+    booked_at: datetime
+    channel: str
+    payment_method: str
+    traveler_tags: tuple[str, ...]
+    waiver_codes: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FlightOrder:
+    common: Common
+    fare: Fare
+    ancillaries: tuple[Ancillary, ...]
+    segments: tuple[Segment, ...]
+    change_accepted: bool
+    cancellation_notified_at: datetime | None
+    raw: dict[str, Any]
+    kind: Literal["flight"] = "flight"
+
+    @property
+    def id(self) -> str:
+        return self.common.id
+
+    @property
+    def currency(self) -> str:
+        return self.common.currency
+
+    @property
+    def paid(self) -> Decimal:
+        fare = self.fare
+        return (
+            fare.base
+            + sum((t.amount for t in fare.taxes), Decimal(0))
+            + sum((f.amount for f in fare.fees), Decimal(0))
+            + sum((a.amount for a in self.ancillaries), Decimal(0))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HotelOrder:
+    common: Common
+    stay: Stay
+    taxes: tuple[Charge, ...]
+    fees: tuple[Charge, ...]
+    status: str
+    raw: dict[str, Any]
+    kind: Literal["hotel"] = "hotel"
+
+    @property
+    def id(self) -> str:
+        return self.common.id
+
+    @property
+    def currency(self) -> str:
+        return self.common.currency
+
+    @property
+    def paid(self) -> Decimal:
+        return (
+            self.stay.room_charges
+            + sum((t.amount for t in self.taxes), Decimal(0))
+            + sum((f.amount for f in self.fees), Decimal(0))
+        )
+
+
+Order = FlightOrder | HotelOrder

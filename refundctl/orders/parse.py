@@ -1,0 +1,320 @@
+"""Turn one order record (a JSON-shaped dict) into a typed order, or the problems with it.
+
+Every problem names the field path (``fare.taxes[1].amount``) and what was expected;
+the reader adds the file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from refundctl.money import minor_unit, parse_amount
+from refundctl.orders.model import (
+    HOTEL_STATUSES,
+    SEGMENT_STATUSES,
+    Ancillary,
+    Charge,
+    Common,
+    Evidence,
+    Fare,
+    FlightOrder,
+    HotelOrder,
+    Order,
+    Segment,
+    Stay,
+)
+
+T = TypeVar("T")
+COMMON = {
+    "id", "kind", "supplier", "currency", "booked_at", "channel", "payment_method",
+    "traveler_tags", "waiver_codes", "evidence",
+}  # fmt: skip
+FLIGHT = COMMON | {"fare", "ancillaries", "segments", "change_accepted", "cancellation_notified_at"}
+HOTEL = COMMON | {"stay", "taxes", "fees", "status"}
+FARE = {"class", "base", "taxes", "fees"}
+SEGMENT = {
+    "from", "to", "carrier", "flight", "departs_at", "arrives_at", "status", "base",
+    "changed_departs_at", "changed_arrives_at", "changed_from", "changed_to", "added_connections",
+    "extraordinary_circumstances",
+}  # fmt: skip
+STAY = {"check_in", "nights", "rooms", "timezone", "rate_plan", "nightly"}
+
+
+class Invalid(Exception):
+    """A problem at one field path; collected, not raised past ``parse_order``."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+class Fields:
+    """Reads fields of one JSON object, recording problems instead of stopping at the first."""
+
+    def __init__(self, data: object, path: str, allowed: set[str], problems: list[Invalid]) -> None:
+        self.path = path
+        self.problems = problems
+        if not isinstance(data, dict):
+            problems.append(Invalid(path or "<record>", f"expected an object, got {type(data).__name__}"))
+            data = {}
+        self.data: dict[str, Any] = data
+        for key in sorted(set(data) - allowed):
+            problems.append(Invalid(self.at(key), "unknown field"))
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, convert: Callable[[Any], T], default: T | None = None, *, required: bool = True) -> T:
+        """The converted value; on a problem, records it and returns ``default`` (type-unsafe only then)."""
+        if key not in self.data or self.data[key] is None:
+            if required:
+                self.problems.append(Invalid(self.at(key), "required field is missing"))
+            return default  # type: ignore[return-value]
+        try:
+            return convert(self.data[key])
+        except (ValueError, TypeError) as exc:
+            self.problems.append(Invalid(self.at(key), str(exc)))
+            return default  # type: ignore[return-value]
+
+    def items(self, key: str, convert: Callable[[Any, str], T], *, required: bool = False) -> tuple[T, ...]:
+        """A list field, each element converted with its own path."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.problems.append(Invalid(self.at(key), "required field is missing"))
+            return ()
+        if not isinstance(value, list):
+            self.problems.append(Invalid(self.at(key), f"expected a list, got {type(value).__name__}"))
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            before = len(self.problems)
+            converted = convert(item, f"{self.at(key)}[{i}]")
+            if len(self.problems) == before:
+                out.append(converted)
+        return tuple(out)
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a non-negative whole number, got {value!r}")
+    return value
+
+
+def positive(value: Any) -> int:
+    if count(value) == 0:
+        raise ValueError("expected at least 1")
+    return int(value)
+
+
+def instant(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 time with an offset, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected an ISO 8601 time such as 2026-12-01T08:00:00+08:00, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"time {value!r} has no UTC offset (expected e.g. {value}+08:00 or {value}Z)")
+    return parsed
+
+
+def day(value: Any) -> date:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def zone(value: Any) -> str:
+    name = text(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as Asia/Shanghai, got {name!r}") from None
+    return name
+
+
+def currency_code(value: Any) -> str:
+    code = text(value)
+    minor_unit(code)  # raises ValueError naming the problem
+    return code
+
+
+def tags(value: Any, path: str, problems: list[Invalid]) -> str:
+    if not isinstance(value, str) or not value:
+        problems.append(Invalid(path, f"expected a non-empty string, got {value!r}"))
+        return ""
+    return value
+
+
+def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
+    """The typed order, or None and every problem found in the record."""
+    problems: list[Invalid] = []
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind not in ("flight", "hotel"):
+        if isinstance(data, dict):
+            problems.append(Invalid("kind", f"expected 'flight' or 'hotel', got {kind!r}"))
+        else:
+            problems.append(Invalid("<record>", f"expected an order object, got {type(data).__name__}"))
+        return None, problems
+    f = Fields(data, "", FLIGHT if kind == "flight" else HOTEL, problems)
+    cur = f.get("currency", currency_code, "XXX")
+    amount = _amount_parser(cur)
+
+    def evidence(item: Any, path: str) -> Evidence:
+        e = Fields(item, path, {"waiver", "reference"}, problems)
+        return Evidence(e.get("waiver", text, ""), e.get("reference", text, ""))
+
+    common = Common(
+        id=f.get("id", text, ""),
+        supplier=f.get("supplier", text, ""),
+        currency=cur,
+        booked_at=f.get("booked_at", instant),
+        channel=f.get("channel", text, ""),
+        payment_method=f.get("payment_method", text, ""),
+        traveler_tags=f.items("traveler_tags", lambda v, p: tags(v, p, problems)),
+        waiver_codes=f.items("waiver_codes", lambda v, p: tags(v, p, problems)),
+        evidence=f.items("evidence", evidence),
+    )
+
+    def charge(item: Any, path: str) -> Charge:
+        c = Fields(item, path, {"code", "amount"}, problems)
+        return Charge(c.get("code", text, ""), c.get("amount", amount, Decimal(0)))
+
+    order: Order
+    if kind == "flight":
+        order = _flight(f, common, charge, amount, problems)
+    else:
+        order = _hotel(f, common, charge, amount, problems)
+    return (None if problems else order), problems
+
+
+def _amount_parser(currency: str) -> Callable[[Any], Decimal]:
+    def amount(value: Any) -> Decimal:
+        return parse_amount(value, currency)
+
+    return amount
+
+
+def _flight(
+    f: Fields,
+    common: Common,
+    charge: Callable[[Any, str], Charge],
+    amount: Callable[[Any], Decimal],
+    problems: list[Invalid],
+) -> FlightOrder:
+    fare_fields = Fields(f.data.get("fare", {}), "fare", FARE, problems)
+    if "fare" not in f.data:
+        problems.append(Invalid("fare", "required field is missing"))
+    fare = Fare(
+        fare_class=fare_fields.get("class", text, ""),
+        base=fare_fields.get("base", amount, Decimal(0)),
+        taxes=fare_fields.items("taxes", charge),
+        fees=fare_fields.items("fees", charge),
+    )
+
+    def ancillary(item: Any, path: str) -> Ancillary:
+        a = Fields(item, path, {"code", "amount", "used"}, problems)
+        return Ancillary(a.get("code", text, ""), a.get("amount", amount, Decimal(0)), a.get("used", boolean, False))
+
+    def segment(item: Any, path: str) -> Segment:
+        s = Fields(item, path, SEGMENT, problems)
+        status = s.get("status", text, "scheduled")
+        if status not in SEGMENT_STATUSES:
+            problems.append(Invalid(s.at("status"), f"expected one of {', '.join(SEGMENT_STATUSES)}, got {status!r}"))
+        changed = status == "changed"
+        seg = Segment(
+            origin=s.get("from", text, ""),
+            destination=s.get("to", text, ""),
+            carrier=s.get("carrier", text, ""),
+            flight=s.get("flight", text, ""),
+            departs_at=s.get("departs_at", instant),
+            arrives_at=s.get("arrives_at", instant),
+            status=status,
+            base=s.get("base", amount, required=False),
+            changed_departs_at=s.get("changed_departs_at", instant, required=changed),
+            changed_arrives_at=s.get("changed_arrives_at", instant, required=changed),
+            changed_from=s.get("changed_from", text, required=False),
+            changed_to=s.get("changed_to", text, required=False),
+            added_connections=s.get("added_connections", count, 0, required=False),
+            extraordinary_circumstances=s.get("extraordinary_circumstances", boolean, False, required=False),
+        )
+        if seg.departs_at and seg.arrives_at and seg.arrives_at < seg.departs_at:
+            problems.append(Invalid(s.at("arrives_at"), "expected arrival at or after departure"))
+        return seg
+
+    segments = f.items("segments", segment, required=True)
+    if not segments and "segments" in f.data and not problems:
+        problems.append(Invalid("segments", "expected at least one segment"))
+    return FlightOrder(
+        common=common,
+        fare=fare,
+        ancillaries=f.items("ancillaries", ancillary),
+        segments=segments,
+        change_accepted=f.get("change_accepted", boolean, False, required=False),
+        cancellation_notified_at=f.get("cancellation_notified_at", instant, required=False),
+        raw=f.data,
+    )
+
+
+def _hotel(
+    f: Fields,
+    common: Common,
+    charge: Callable[[Any, str], Charge],
+    amount: Callable[[Any], Decimal],
+    problems: list[Invalid],
+) -> HotelOrder:
+    if "stay" not in f.data:
+        problems.append(Invalid("stay", "required field is missing"))
+    s = Fields(f.data.get("stay", {}), "stay", STAY, problems)
+    nights = s.get("nights", positive, 1)
+    nightly = s.items("nightly", lambda v, p: _nightly(v, p, amount, problems), required=True)
+    if nightly and len(nightly) != nights:
+        problems.append(Invalid(s.at("nightly"), f"expected one price per night ({nights}), got {len(nightly)}"))
+    stay = Stay(
+        check_in=s.get("check_in", day),
+        nights=nights,
+        rooms=s.get("rooms", positive, 1),
+        timezone=s.get("timezone", zone, "UTC"),
+        rate_plan=s.get("rate_plan", text, ""),
+        nightly=nightly,
+    )
+    status = f.get("status", text, "confirmed")
+    if status not in HOTEL_STATUSES:
+        problems.append(Invalid("status", f"expected one of {', '.join(HOTEL_STATUSES)}, got {status!r}"))
+    return HotelOrder(
+        common=common,
+        stay=stay,
+        taxes=f.items("taxes", charge),
+        fees=f.items("fees", charge),
+        status=status,
+        raw=f.data,
+    )
+
+
+def _nightly(value: Any, path: str, amount: Callable[[Any], Decimal], problems: list[Invalid]) -> Decimal:
+    try:
+        return amount(value)
+    except ValueError as exc:
+        problems.append(Invalid(path, str(exc)))
+        return Decimal(0)

@@ -1,0 +1,297 @@
+"""Read orders from files or stdin, streaming: JSON object, JSON array, JSON Lines or CSV.
+
+Memory stays flat in the number of orders (a JSON array is decoded element by
+element), except for the set of ids seen, which finds duplicates across a run.
+Every record comes out as a :class:`Record`: an order, or the problems with it,
+located by file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from refundctl.errors import OrderError, Problem
+from refundctl.orders.model import Order
+from refundctl.orders.parse import parse_order
+
+CHUNK = 1 << 16
+LIST_SEP = ";"
+# CSV: one row per single-segment flight or hotel stay. Lists use ';', charges CODE=AMOUNT,
+# ancillaries CODE=AMOUNT or CODE=AMOUNT:used. Column -> path in the JSON order format.
+CSV_COLUMNS = {
+    "id": "id", "kind": "kind", "supplier": "supplier", "currency": "currency", "booked_at": "booked_at",
+    "channel": "channel", "payment_method": "payment_method", "traveler_tags": "traveler_tags",
+    "waiver_codes": "waiver_codes", "fare_class": "fare.class", "base": "fare.base", "taxes": "taxes",
+    "fees": "fees", "ancillaries": "ancillaries", "from": "segments[0].from", "to": "segments[0].to",
+    "carrier": "segments[0].carrier", "flight": "segments[0].flight", "departs_at": "segments[0].departs_at",
+    "arrives_at": "segments[0].arrives_at", "segment_status": "segments[0].status",
+    "changed_departs_at": "segments[0].changed_departs_at", "changed_arrives_at": "segments[0].changed_arrives_at",
+    "change_accepted": "change_accepted", "check_in": "stay.check_in", "nights": "stay.nights",
+    "rooms": "stay.rooms", "timezone": "stay.timezone", "rate_plan": "stay.rate_plan", "nightly": "stay.nightly",
+    "hotel_status": "status",
+}  # fmt: skip
+
+
+@dataclass(slots=True)
+class Record:
+    source: str
+    line: int
+    order: Order | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def iter_records(paths: Sequence[str]) -> Iterator[Record]:
+    """Every record of every input, in input order; ``-`` is stdin."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        for source, line, data, error in _raw(path):
+            if error is not None:
+                yield Record(source, line, None, [Problem(source, line, None, error)])
+                continue
+            order, invalid = parse_order(data)
+            problems = [Problem(source, line, _csv_field(p.path) if source.endswith(".csv") else p.path, p.message)
+                        for p in invalid]  # fmt: skip
+            if order is not None:
+                first = seen.get(order.id)
+                if first is not None:
+                    problems.append(Problem(source, line, "id", f"duplicate order id {order.id!r} (first at {first})"))
+                    order = None
+                else:
+                    seen[order.id] = f"{source}:{line}"
+            yield Record(source, line, order, problems)
+
+
+def load_orders(paths: Sequence[str]) -> list[Order]:
+    """All orders, or OrderError listing every bad record (for small inputs: sandbox seeding, explain)."""
+    orders: list[Order] = []
+    problems: list[Problem] = []
+    for record in iter_records(paths):
+        if record.order is None:
+            problems.extend(record.problems)
+        else:
+            orders.append(record.order)
+    if problems:
+        raise OrderError(problems)
+    return orders
+
+
+def _open(path: str) -> IO[str]:
+    if path == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="")
+    try:
+        return Path(path).open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise OrderError([Problem(path, None, None, f"cannot read orders: {exc.strerror}")]) from None
+
+
+RawItem = tuple[str, int, Any, str | None]
+
+
+def _raw(path: str) -> Iterator[RawItem]:
+    """(source, line, decoded object, error) for each record of one input."""
+    source = "<stdin>" if path == "-" else path
+    stream = _open(path)
+    try:
+        if path.lower().endswith(".csv"):
+            yield from _csv(source, stream)
+            return
+        head: list[str] = []
+        for line in stream:
+            head.append(line)
+            if line.strip():
+                break
+        first = head[-1].lstrip() if head else ""
+        lines = _chain(head, stream)
+        if not first:
+            return
+        if first.startswith("["):
+            yield from _json_array(source, lines)
+        elif first.startswith("{"):
+            if _is_json(first) and not path.lower().endswith(".json"):
+                yield from _jsonl(source, lines)
+            else:
+                yield from _json_document(source, lines, len(head))
+        elif path.lower().endswith(".jsonl"):
+            yield from _jsonl(source, lines)
+        else:
+            yield from _csv(source, lines)
+    except UnicodeDecodeError as exc:
+        yield (source, 0, None, f"not UTF-8 text: {exc.reason}")
+    finally:
+        if path != "-":
+            stream.close()
+
+
+def _chain(head: list[str], rest: Iterable[str]) -> Iterator[str]:
+    yield from head
+    yield from rest
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _jsonl(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield (source, number, json.loads(line), None)
+        except ValueError as exc:
+            yield (source, number, None, f"invalid JSON: {exc}")
+
+
+def _json_document(source: str, lines: Iterable[str], start_line: int) -> Iterator[RawItem]:
+    """A whole file that is one JSON value: an order object (or an array, handled as one)."""
+    text = "".join(lines)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        yield (source, getattr(exc, "lineno", start_line), None, f"invalid JSON: {exc}")
+        return
+    for item in value if isinstance(value, list) else [value]:
+        yield (source, start_line, item, None)
+
+
+def _json_array(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
+    """Decode a JSON array element by element, tracking each element's first line."""
+    decoder = json.JSONDecoder()
+    buf = ""
+    line = 1  # line number at buf[0]
+    it = iter(lines)
+    pos = 0
+    exhausted = False
+    opened = False
+
+    def refill() -> bool:
+        nonlocal buf, pos, line, exhausted
+        chunk = "".join(_take(it, 512))
+        if not chunk:
+            exhausted = True
+            return False
+        line += buf.count("\n", 0, pos)
+        buf = buf[pos:] + chunk
+        pos = 0
+        return True
+
+    while True:
+        while pos < len(buf) and buf[pos] in " \t\r\n,":
+            if buf[pos] == "," and not opened:
+                break
+            pos += 1
+        if pos >= len(buf):
+            if exhausted or not refill():
+                yield (source, line + buf.count("\n", 0, pos), None, "invalid JSON: the array is not closed with ]")
+                return
+            continue
+        if not opened:
+            if buf[pos] != "[":
+                yield (source, line, None, "invalid JSON: expected [")
+                return
+            opened = True
+            pos += 1
+            continue
+        if buf[pos] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(buf, pos)
+        except ValueError as exc:
+            if not exhausted and refill():
+                continue
+            yield (source, line + buf.count("\n", 0, pos), None, f"invalid JSON: {exc.args[0].split(':')[0]}")
+            return
+        element_line = line + buf.count("\n", 0, pos)
+        # A value ending exactly at the buffer end may be a truncated number; read on to be sure.
+        if end == len(buf) and not exhausted and refill():
+            continue
+        yield (source, element_line, value, None)
+        pos = end
+
+
+def _take(it: Iterator[str], n: int) -> Iterator[str]:
+    for _, item in zip(range(n), it, strict=False):
+        yield item
+
+
+def _csv(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
+    reader = csv.DictReader(lines)
+    unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
+    if unknown or not reader.fieldnames:
+        expected = ", ".join(CSV_COLUMNS)
+        what = f"unknown column(s) {', '.join(unknown)}" if unknown else "no header row"
+        yield (source, 1, None, f"{what}; expected columns among: {expected}")
+        return
+    for row in reader:
+        try:
+            yield (source, reader.line_num, _row_to_order(row), None)
+        except ValueError as exc:
+            yield (source, reader.line_num, None, str(exc))
+
+
+def _split(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(LIST_SEP) if part.strip()]
+
+
+def _charges(cell: str, column: str) -> list[dict[str, str]]:
+    out = []
+    for part in _split(cell):
+        code, sep, amount = part.partition("=")
+        if not sep:
+            raise ValueError(f"{column}: expected CODE=AMOUNT items separated by ';', got {part!r}")
+        out.append({"code": code.strip(), "amount": amount.strip()})
+    return out
+
+
+def _row_to_order(row: dict[str, str]) -> dict[str, Any]:
+    cells = {k: v.strip() for k, v in row.items() if k is not None and v is not None and v.strip()}
+    order: dict[str, Any] = {k: cells[k] for k in ("id", "kind", "supplier", "currency", "booked_at",
+                                                 "channel", "payment_method") if k in cells}  # fmt: skip
+    order["traveler_tags"] = _split(cells.get("traveler_tags", ""))
+    order["waiver_codes"] = _split(cells.get("waiver_codes", ""))
+    if cells.get("kind") == "hotel":
+        stay: dict[str, Any] = {k: cells[k] for k in ("check_in", "timezone", "rate_plan") if k in cells}
+        for k in ("nights", "rooms"):
+            if k in cells:
+                stay[k] = int(cells[k]) if cells[k].isdigit() else cells[k]
+        stay["nightly"] = _split(cells.get("nightly", ""))
+        order.update(
+            stay=stay,
+            taxes=_charges(cells.get("taxes", ""), "taxes"),
+            fees=_charges(cells.get("fees", ""), "fees"),
+            status=cells.get("hotel_status", "confirmed"),
+        )
+        return order
+    ancillaries = []
+    for item in _charges(cells.get("ancillaries", ""), "ancillaries"):
+        amount, _, used = item["amount"].partition(":")
+        ancillaries.append({"code": item["code"], "amount": amount, "used": used == "used"})
+    segment: dict[str, Any] = {k: cells[k] for k in ("from", "to", "carrier", "flight", "departs_at", "arrives_at",
+                                     "changed_departs_at", "changed_arrives_at") if k in cells}  # fmt: skip
+    segment["status"] = cells.get("segment_status", "scheduled")
+    order.update(
+        fare={"class": cells.get("fare_class"), "base": cells.get("base"),
+              "taxes": _charges(cells.get("taxes", ""), "taxes"), "fees": _charges(cells.get("fees", ""), "fees")},
+        ancillaries=ancillaries,
+        segments=[segment],
+        change_accepted=cells.get("change_accepted", "false").lower() == "true",
+    )  # fmt: skip
+    return order
+
+
+def _csv_field(path: str) -> str:
+    """Name the CSV column for a JSON field path, so the user knows which cell to fix."""
+    for column, json_path in CSV_COLUMNS.items():
+        if path == json_path or path.startswith(json_path + "[") or path.startswith(json_path + "."):
+            return f"{column} ({path})" if path != column else column
+    return path

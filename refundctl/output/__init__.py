@@ -1,0 +1,82 @@
+"""The one place that turns rows into output formats, shared by every command.
+
+``-o table`` is for people and may change; ``json``, ``jsonl`` and ``csv`` are the
+stable contract. Rows are plain mappings whose values are JSON-ready (amounts are
+already strings). ``jsonl`` and ``csv`` stream row by row; ``json`` streams one array;
+``table`` collects the rows, since column widths need them all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO, TypeVar
+
+import click
+from tabulate import tabulate
+
+FORMATS = ("table", "json", "jsonl", "csv")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_option(default: str = "table") -> Callable[[F], F]:
+    """The shared ``-o/--output`` option (sqlite-utils style)."""
+    return click.option(
+        "-o",
+        "--output",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=default,
+        show_default=True,
+        help="Output format: table for people; json, jsonl and csv for scripts.",
+    )
+
+
+def dumps(value: Any) -> str:
+    """Compact, deterministic JSON (key order is the row's own)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return dumps(value)
+    return str(value)
+
+
+def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO, *, columns: Sequence[str]) -> int:
+    """Write ``rows`` to ``out`` as ``fmt``; returns the number of rows written.
+
+    ``columns`` picks and orders the fields of ``table`` and ``csv``; ``json`` and
+    ``jsonl`` carry every field of each row.
+    """
+    count = 0
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(dumps(row))
+            out.write("\n")
+            count += 1
+    elif fmt == "json":
+        out.write("[")
+        for row in rows:
+            out.write(",\n" if count else "\n")
+            out.write(json.dumps(row, ensure_ascii=False, indent=2))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+            count += 1
+    elif fmt == "table":
+        table = [[_cell(row.get(c)) for c in columns] for row in rows]
+        count = len(table)
+        if table:
+            out.write(tabulate(table, headers=list(columns), tablefmt="simple", disable_numparse=True))
+            out.write("\n")
+    else:  # pragma: no cover - click.Choice guards this
+        raise ValueError(f"unknown output format {fmt!r}")
+    return count

@@ -1,0 +1,112 @@
+"""Typed policies, built only by ``refundctl.policy.schema`` from validated TOML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal
+from typing import Literal
+
+TaxMode = Literal["all", "none", "proportional", "codes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """An instant relative to the anchor (first unflown departure, or check-in).
+
+    ``hours_before``: that many hours before the anchor. ``days_before`` with ``at``:
+    at that local wall-clock time, that many calendar days before the anchor's local
+    date, in the anchor's zone (OpenTravel's Deadline: offset unit, multiplier, drop time).
+    """
+
+    hours_before: int | None = None
+    days_before: int | None = None
+    at: time | None = None
+
+    def describe(self) -> str:
+        if self.hours_before is not None:
+            return f"{self.hours_before} h before"
+        return f"{self.at:%H:%M} local, {self.days_before} day(s) before"
+
+
+@dataclass(frozen=True, slots=True)
+class Penalty:
+    """Exactly one of amount (flat, in ``currency``), percent (of base or room charges), nights."""
+
+    amount: Decimal | None = None
+    currency: str | None = None
+    percent: Decimal | None = None
+    nights: int | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+    def describe(self) -> str:
+        if self.amount is not None:
+            what = f"{self.amount} {self.currency}"
+        elif self.percent is not None:
+            what = f"{self.percent}%"
+        else:
+            what = f"{self.nights} night(s) per room"
+        limits = [f"min {self.min}" if self.min is not None else "", f"max {self.max}" if self.max is not None else ""]
+        return " ".join([what, *filter(None, limits)])
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A penalty that applies after the previous window's ``until`` and up to its own (inclusive)."""
+
+    id: str
+    until: Deadline | None
+    penalty: Penalty
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refundability:
+    """Which taxes, fees or ancillaries come back: all, none, proportional, or listed codes."""
+
+    mode: TaxMode
+    codes: frozenset[str] = frozenset()
+    except_codes: frozenset[str] = frozenset()
+
+    def refunds(self, code: str) -> bool:
+        if code in self.except_codes or self.mode == "none":
+            return False
+        return self.mode != "codes" or code in self.codes
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A fare rule (booking classes) or a rate-plan rule (rate plans)."""
+
+    id: str
+    codes: frozenset[str]  # booking classes or rate plans
+    refundable: bool
+    windows: tuple[Window, ...]
+    no_show: Window | None
+    taxes: Refundability
+    fees: Refundability
+    ancillaries: Literal["none", "unused"]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    kind: Literal["airline", "hotel"]
+    file: str  # relative to the policy directory
+    name: str
+    source: str
+    suppliers: frozenset[str]  # carrier codes or hotel codes
+    currency: str
+    rules: tuple[Rule, ...]
+    eu_carrier: bool = False
+    timezone: str | None = None  # hotels: deadlines are in the hotel's zone
+    check_in_time: time = time(14, 0)
+    full_refund_statuses: frozenset[str] = frozenset()
+
+    def rule_for(self, code: str) -> Rule | None:
+        for rule in self.rules:
+            if code in rule.codes:
+                return rule
+        return None

@@ -1,0 +1,259 @@
+"""Validate one parsed policy file against the schema and build typed policies.
+
+Problems are collected (never the first only) with their TOML path, so that
+``refundctl policy validate`` can print every one as ``file:line: message``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import time
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from refundctl.money import minor_unit, parse_amount
+from refundctl.policy.locate import locate
+from refundctl.policy.model import Deadline, Penalty, Policy, Refundability, Rule, Window
+
+T = TypeVar("T")
+Issue = tuple[str, str]  # (path, message)
+RULE_TABLE = {"airline": "fares", "hotel": "rates"}
+RULE_CODES = {"airline": "classes", "hotel": "plans"}
+SUPPLIERS = {"airline": "carriers", "hotel": "hotels"}
+
+
+class Checker:
+    """Reads typed values out of TOML tables, recording problems by path."""
+
+    def __init__(self, lines: dict[str, int]) -> None:
+        self.issues: list[Issue] = []
+        self.lines = lines
+
+    def line(self, path: str) -> int:
+        return locate(self.lines, path) or 0
+
+    def table(self, value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+        if not isinstance(value, dict):
+            self.issues.append((path, f"expected a table, got {type(value).__name__}"))
+            return {}
+        for key in sorted(set(value) - allowed):
+            self.issues.append(
+                (f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+            )
+        for key in sorted(required - set(value)):
+            self.issues.append((f"{path}.{key}" if path else key, "required key is missing"))
+        return value
+
+    def typed(self, value: Any, kind: type[T], path: str, default: T) -> T:
+        if value is None:
+            return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.issues.append((path, f"expected {kind.__name__}, got {value!r}"))
+            return default
+        return value
+
+    def codes(self, value: Any, path: str) -> frozenset[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.issues.append((path, f"expected a list of codes, got {value!r}"))
+            return frozenset()
+        return frozenset(value)
+
+    def amount(self, value: Any, currency: str, path: str) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            return parse_amount(value, currency)
+        except ValueError as exc:
+            self.issues.append((path, str(exc)))
+            return None
+
+    def percent(self, value: Any, path: str) -> Decimal | None:
+        try:
+            result = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            result = None
+        if result is None or not result.is_finite() or not 0 <= result <= 100:
+            self.issues.append((path, f'expected a percentage from "0" to "100" as a string, got {value!r}'))
+            return None
+        return result
+
+    def clock(self, value: Any, path: str) -> time | None:
+        try:
+            return time.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            pass
+        self.issues.append((path, f'expected a local time "HH:MM", got {value!r}'))
+        return None
+
+
+def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tuple[Policy | None, list[Issue]]:
+    c = Checker(lines)
+    c.table(data, "", {"policy", "fares", "rates"}, {"policy"})
+    head = c.table(data.get("policy", {}), "policy", {
+        "id", "kind", "name", "source", "carriers", "hotels", "currency", "eu_carrier", "timezone",
+        "check_in_time", "full_refund_statuses",
+    }, {"id", "kind", "currency"})  # fmt: skip
+    kind = head.get("kind")
+    if kind not in RULE_TABLE:
+        c.issues.append(("policy.kind", f"expected 'airline' or 'hotel', got {kind!r}"))
+        return None, c.issues
+    currency = c.typed(head.get("currency"), str, "policy.currency", "")
+    try:
+        minor_unit(currency)
+    except ValueError as exc:
+        c.issues.append(("policy.currency", str(exc)))
+        currency = "XXX"
+    suppliers_key = SUPPLIERS[kind]
+    if suppliers_key not in head:
+        c.issues.append((f"policy.{suppliers_key}", "required key is missing"))
+    timezone = c.typed(head.get("timezone"), str, "policy.timezone", "") or None
+    if kind == "hotel" and timezone is None:
+        c.issues.append(("policy.timezone", "required for hotels: deadlines are in the hotel's own time zone"))
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            c.issues.append(("policy.timezone", f"expected an IANA time zone such as Asia/Shanghai, got {timezone!r}"))
+    rules_key = RULE_TABLE[kind]
+    raw_rules = data.get(rules_key, [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        c.issues.append((rules_key, f"expected at least one [[{rules_key}]] table"))
+        raw_rules = []
+    rules = tuple(_rule(c, r, f"{rules_key}[{i}]", kind, currency) for i, r in enumerate(raw_rules))
+    seen: dict[str, str] = {}
+    for i, rule in enumerate(rules):
+        for code in sorted(rule.codes):
+            if code in seen:
+                c.issues.append(
+                    (f"{rules_key}[{i}].{RULE_CODES[kind]}", f"{code!r} is already covered by rule {seen[code]!r}")
+                )
+            seen[code] = rule.id
+    policy = Policy(
+        id=c.typed(head.get("id"), str, "policy.id", ""),
+        kind=kind,
+        file=file,
+        name=c.typed(head.get("name"), str, "policy.name", ""),
+        source=c.typed(head.get("source"), str, "policy.source", ""),
+        suppliers=c.codes(head.get(suppliers_key, []), f"policy.{suppliers_key}"),
+        currency=currency,
+        rules=rules,
+        eu_carrier=c.typed(head.get("eu_carrier"), bool, "policy.eu_carrier", False),
+        timezone=timezone,
+        check_in_time=c.clock(head.get("check_in_time", "14:00"), "policy.check_in_time") or time(14),
+        full_refund_statuses=c.codes(head.get("full_refund_statuses", []), "policy.full_refund_statuses"),
+    )
+    return (None if c.issues else policy), c.issues
+
+
+def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Rule:
+    codes_key = RULE_CODES[kind]
+    r = c.table(raw, path, {"id", codes_key, "refundable", "windows", "no_show", "taxes", "fees", "ancillaries"},
+                {"id", codes_key})  # fmt: skip
+    refundable = c.typed(r.get("refundable"), bool, f"{path}.refundable", True)
+    raw_windows = r.get("windows", [])
+    if not isinstance(raw_windows, list):
+        c.issues.append((f"{path}.windows", "expected [[...windows]] tables"))
+        raw_windows = []
+    if refundable and not raw_windows:
+        c.issues.append((f"{path}.windows", "a refundable rule needs at least one window"))
+    windows = tuple(_window(c, w, f"{path}.windows[{i}]", kind, currency) for i, w in enumerate(raw_windows))
+    for i, window in enumerate(windows[:-1]):
+        if window.until is None:
+            c.issues.append((f"{path}.windows[{i}].until", "only the last window may leave out 'until'"))
+    if windows and windows[-1].until is not None:
+        c.issues.append((f"{path}.windows[{len(windows) - 1}].until", "the last window must leave out 'until'"))
+    _check_order(c, windows, path)
+    no_show = _window(c, r["no_show"], f"{path}.no_show", kind, currency) if "no_show" in r else None
+    ancillaries = r.get("ancillaries", "none")
+    if ancillaries not in ("none", "unused"):
+        c.issues.append((f"{path}.ancillaries", f"expected 'none' or 'unused', got {ancillaries!r}"))
+    return Rule(
+        id=c.typed(r.get("id"), str, f"{path}.id", ""),
+        codes=c.codes(r.get(codes_key, []), f"{path}.{codes_key}"),
+        refundable=refundable,
+        windows=windows,
+        no_show=no_show,
+        taxes=_refundability(c, r.get("taxes"), f"{path}.taxes", "all"),
+        fees=_refundability(c, r.get("fees"), f"{path}.fees", "none"),
+        ancillaries="unused" if ancillaries == "unused" else "none",
+        line=c.line(path),
+    )
+
+
+def _check_order(c: Checker, windows: tuple[Window, ...], path: str) -> None:
+    """Deadlines must move towards the anchor; comparable only within one kind of offset."""
+    hours = [(i, w.until.hours_before) for i, w in enumerate(windows) if w.until and w.until.hours_before is not None]
+    for (_, a), (j, b) in itertools.pairwise(hours):
+        if a is not None and b is not None and b >= a:
+            c.issues.append(
+                (f"{path}.windows[{j}].until", f"expected fewer hours than the previous window ({a}), got {b}")
+            )
+
+
+def _refundability(c: Checker, raw: Any, path: str, default: str) -> Refundability:
+    if raw is None:
+        return Refundability("all" if default == "all" else "none")
+    r = c.table(raw, path, {"refund", "except"}, {"refund"})
+    mode = r.get("refund")
+    except_codes = c.codes(r.get("except", []), f"{path}.except")
+    if isinstance(mode, list):
+        return Refundability("codes", c.codes(mode, f"{path}.refund"), except_codes)
+    if mode not in ("all", "none", "proportional"):
+        c.issues.append((f"{path}.refund", f"expected 'all', 'none', 'proportional' or a list of codes, got {mode!r}"))
+        return Refundability("none")
+    return Refundability(mode, frozenset(), except_codes)
+
+
+def _window(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Window:
+    w = c.table(raw, path, {"id", "until", "penalty"}, {"id", "penalty"})
+    return Window(
+        id=c.typed(w.get("id"), str, f"{path}.id", ""),
+        until=_deadline(c, w["until"], f"{path}.until") if "until" in w else None,
+        penalty=_penalty(c, w.get("penalty", {}), f"{path}.penalty", kind, currency),
+        line=c.line(path),
+    )
+
+
+def _deadline(c: Checker, raw: Any, path: str) -> Deadline:
+    d = c.table(raw, path, {"hours_before", "days_before", "at"})
+    if "hours_before" in d and ("days_before" in d or "at" in d):
+        c.issues.append((path, "give either hours_before, or days_before with at"))
+    if "hours_before" in d:
+        hours = c.typed(d["hours_before"], int, f"{path}.hours_before", 0)
+        if hours < 0:
+            c.issues.append((f"{path}.hours_before", "expected zero or more hours"))
+        return Deadline(hours_before=hours)
+    if "days_before" in d and "at" in d:
+        days = c.typed(d["days_before"], int, f"{path}.days_before", 0)
+        if days < 0:
+            c.issues.append((f"{path}.days_before", "expected zero or more days"))
+        return Deadline(days_before=days, at=c.clock(d["at"], f"{path}.at") or time(0))
+    c.issues.append((path, 'expected { hours_before = N } or { days_before = N, at = "HH:MM" }'))
+    return Deadline(hours_before=0)
+
+
+def _penalty(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Penalty:
+    p = c.table(raw, path, {"amount", "currency", "percent", "nights", "min", "max"})
+    given = [k for k in ("amount", "percent", "nights") if k in p]
+    if len(given) != 1:
+        c.issues.append((path, f"expected exactly one of amount, percent, nights; got {', '.join(given) or 'none'}"))
+    if "nights" in p and kind != "hotel":
+        c.issues.append((f"{path}.nights", "nights apply to hotel rates only"))
+    cur = c.typed(p.get("currency"), str, f"{path}.currency", currency)
+    try:
+        minor_unit(cur)
+    except ValueError as exc:
+        c.issues.append((f"{path}.currency", str(exc)))
+        cur = currency
+    nights = c.typed(p.get("nights"), int, f"{path}.nights", 0) if "nights" in p else None
+    if nights is not None and nights < 1:
+        c.issues.append((f"{path}.nights", "expected at least 1 night"))
+    return Penalty(
+        amount=c.amount(p.get("amount"), cur, f"{path}.amount"),
+        currency=cur,
+        percent=c.percent(p["percent"], f"{path}.percent") if "percent" in p else None,
+        nights=nights,
+        min=c.amount(p.get("min"), cur, f"{path}.min"),
+        max=c.amount(p.get("max"), cur, f"{path}.max"),
+    )
