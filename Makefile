@@ -24,6 +24,7 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(BIN)/refundctl policy test
 
 test: lint typecheck unit
 

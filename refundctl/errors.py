@@ -75,6 +75,10 @@ class InputError(RefundctlError):
         self.problems = [Problem("<input>", None, None, problems)] if isinstance(problems, str) else problems
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[Problem]]]:
+        # Keeps the problems intact when raised across a process pool (check --jobs).
+        return (type(self), (self.problems,))
+
 
 class OrderError(InputError):
     """One or more order records are invalid."""

@@ -7,14 +7,20 @@ commercial rule; input amounts must already be exact in the minor unit.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
 from iso4217 import Currency
 
 ZERO = Decimal(0)
 ROUNDING = ROUND_HALF_UP
+# Plain decimal notation only (no exponent, underscores, spaces or plus sign), so the
+# number of decimals written is the number of decimals meant.
+PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
+@cache
 def minor_unit(currency: str) -> int:
     """Number of decimals of ``currency`` (JPY 0, CNY 2, KWD 3); ValueError if unknown."""
     try:
@@ -26,6 +32,7 @@ def minor_unit(currency: str) -> int:
     return exponent
 
 
+@cache
 def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_unit(currency))
 
@@ -42,20 +49,21 @@ def parse_amount(text: object, currency: str) -> Decimal:
     """
     if not isinstance(text, str):
         raise ValueError(f'expected the amount as a decimal string such as "12.50", got {type(text).__name__}')
+    if not PLAIN.fullmatch(text):
+        raise ValueError(f'expected a decimal amount such as "12.50", got {text!r}')
     try:
         value = Decimal(text)
-    except InvalidOperation:
+    except InvalidOperation:  # pragma: no cover - PLAIN admits only valid decimals
         raise ValueError(f'expected a decimal amount such as "12.50", got {text!r}') from None
-    if not value.is_finite():
-        raise ValueError(f"expected a finite amount, got {text!r}")
     if value < 0:
         raise ValueError(f"expected a non-negative amount, got {text!r}")
-    digits = minor_unit(currency)
-    if value != value.quantize(Decimal(1).scaleb(-digits), rounding=ROUNDING):
-        raise ValueError(f"{text!r} has more decimals than {currency} allows ({digits})")
-    return quantize(value, currency)
+    exact = value.quantize(quantum(currency), rounding=ROUNDING)
+    # "12.500" is an error in CNY too: more decimals written than the currency has.
+    if -value.as_tuple().exponent > minor_unit(currency):  # type: ignore[operator]
+        raise ValueError(f"{text!r} has more decimals than {currency} allows ({minor_unit(currency)})")
+    return abs(exact)  # "-0" is zero, never "-0.00"
 
 
 def fmt(amount: Decimal, currency: str) -> str:
     """The canonical string form: exactly the currency's number of decimals."""
-    return str(quantize(amount, currency))
+    return str(amount.quantize(quantum(currency), rounding=ROUNDING))

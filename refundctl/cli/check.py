@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
-from refundctl.engine import Decision, decide
-from refundctl.errors import ExitCode, OrderError, Problem
+from refundctl.batch import Job, decide_records
+from refundctl.engine import Decision
+from refundctl.errors import ExitCode, InputError, OrderError, Problem
 from refundctl.money import fmt
-from refundctl.orders import iter_records
-from refundctl.output import dumps, output_option, render
+from refundctl.output import Encoded, dumps, encode, output_option, render
 
 from .options import as_of_option, load, policies_option
 
@@ -28,6 +30,14 @@ CSV_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "pen
                "funded_by_supplier", "funded_by_platform", "policy", "reason", "waivers", "regulations", "due_by",
                "compensation", "compensation_currency", "next_change_at", "next_change_refund", "rules")  # fmt: skip
 SPOOL_BYTES = 8 << 20
+CHARGES = ("base", "rooms", "all")
+DEFAULT_JOBS = min(os.cpu_count() or 1, 8)
+
+
+def check_row(decision: Decision, fmt_name: str, columns: Sequence[str]) -> dict[str, Any] | Encoded:
+    """The output row of one decision; streaming formats come back encoded (in the worker)."""
+    row = flat_row(decision, fmt_name)
+    return encode(row, fmt_name, columns) if fmt_name in ("jsonl", "csv") else row
 
 
 def flat_row(decision: Decision, fmt_name: str) -> dict[str, Any]:
@@ -49,7 +59,9 @@ def flat_row(decision: Decision, fmt_name: str) -> dict[str, Any]:
     )
     if fmt_name == "table":
         row["next_change"] = f"{nxt['refund']} after {nxt['at']}" if nxt else ""
-        row["why"] = row["reason"] or (row["rules"][0]["rule"] if row["rules"] else "")
+        # The rule that priced the fare or rooms says the most; "flown" only says what was used.
+        priced = [r["rule"] for r in row["rules"] if r["component"] in CHARGES and not r["rule"].endswith("/flown")]
+        row["why"] = row["reason"] or next(iter(priced), row["rules"][0]["rule"] if row["rules"] else "")
     return row
 
 
@@ -64,6 +76,14 @@ def flat_row(decision: Decision, fmt_name: str) -> dict[str, Any]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --keep-going: write bad records here as JSON Lines (default: beside the first input).",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_JOBS,
+    show_default=True,
+    help="Worker processes deciding orders (1: decide in this process). Output is the same for any value.",
+)
 def check(
     orders: tuple[str, ...],
     policy_dir: Path | None,
@@ -71,6 +91,7 @@ def check(
     fmt: str,
     keep_going: bool,
     error_report: Path | None,
+    jobs: int,
 ) -> None:
     """Decide the refund of every order in ORDERS (files, or - for stdin).
 
@@ -82,22 +103,22 @@ def check(
     problems: list[Problem] = []
     counts: Counter[str] = Counter()
     totals: dict[str, Decimal] = {}
+    columns = TABLE_COLUMNS if fmt == "table" else CSV_COLUMNS
+    job = Job(policy_dir, as_of, partial(check_row, fmt_name=fmt, columns=columns))
 
-    def rows() -> Iterator[dict[str, Any]]:
-        for record in iter_records(orders):
-            if record.order is None:
-                problems.extend(record.problems)
+    def rows() -> Iterator[dict[str, Any] | Encoded]:
+        for result in decide_records(list(orders), job, policies, jobs):
+            if result.order_id is None:
+                problems.extend(result.problems)
                 if keep_going:
-                    for problem in record.problems:
+                    for problem in result.problems:
                         click.echo(f"refundctl: bad record: {problem}", err=True)
                 continue
-            decision = decide(record.order, policies, as_of)
-            counts[decision.outcome] += 1
-            totals[decision.currency] = totals.get(decision.currency, Decimal(0)) + decision.refund
-            yield flat_row(decision, fmt)
+            counts[result.outcome] += 1
+            totals[result.currency] = totals.get(result.currency, Decimal(0)) + result.refund
+            yield result.row
 
     out = sys.stdout
-    columns = TABLE_COLUMNS if fmt == "table" else CSV_COLUMNS
     if keep_going:
         render(rows(), fmt, out, columns=columns)
     else:
@@ -129,8 +150,12 @@ def _default_report(first: str) -> Path:
 
 
 def _write_report(path: Path, problems: list[Problem]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        _lines(handle, problems)
+    try:
+        with path.open("w", encoding="utf-8") as handle:
+            _lines(handle, problems)
+    except OSError as exc:
+        message = f"cannot write the error report: {exc.strerror or exc}"
+        raise InputError([Problem(str(path), None, None, message)]) from None
 
 
 def _lines(handle: TextIO, problems: list[Problem]) -> None:

@@ -14,7 +14,12 @@ from refundctl.errors import ExitCode, RefundctlError
 # name -> "module:attribute"; imported only when the command runs, so `--help` stays fast.
 COMMANDS = {
     "check": "refundctl.cli.check:check",
+    "explain": "refundctl.cli.explain:explain",
     "policy": "refundctl.cli.policy:policy",
+    "submit": "refundctl.cli.submit:submit",
+    "track": "refundctl.cli.track:track",
+    "sandbox": "refundctl.cli.sandbox:sandbox",
+    "smoke": "refundctl.cli.smoke:smoke",
 }
 
 

@@ -30,6 +30,8 @@ class AsOf(click.ParamType):  # type: ignore[type-arg]
             self.fail(f"expected an ISO 8601 time such as 2026-11-25T09:00:00+08:00, got {value!r}", param, ctx)
         if parsed.tzinfo is None:
             self.fail(f"{value!r} has no UTC offset (add Z or +08:00: the same wall time differs by zone)", param, ctx)
+        if not 1900 <= parsed.year <= 2999:  # as for order times; beyond, instants overflow
+            self.fail(f"expected a year from 1900 to 2999, got {value!r}", param, ctx)
         return parsed
 
 

@@ -1,4 +1,4 @@
-"""``decide``: pick the policy and rule for an order, then price it."""
+"""``decide``: pick the policy and rule for an order, price it, then apply waivers and regulations."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from refundctl.engine.decision import Decision
 from refundctl.engine.fare_rules import Basis, RuleError, decide_by_rule
 from refundctl.engine.ledger import Ledger, manual_review
+from refundctl.engine.overrides import Trace, apply_overrides
 from refundctl.money import ZERO
 from refundctl.orders.model import FlightOrder, HotelOrder, Order
 from refundctl.policy.loader import PolicySet
@@ -17,10 +18,16 @@ from refundctl.policy.loader import PolicySet
 
 def decide(order: Order, policies: PolicySet, as_of: datetime) -> Decision:
     """The refund ``order`` gets if cancelled at ``as_of`` (an aware datetime)."""
+    return trace(order, policies, as_of).final
+
+
+def trace(order: Order, policies: PolicySet, as_of: datetime) -> Trace:
+    """The fare-rule decision, every waiver and regulation considered, and the final decision."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must carry a UTC offset")
     decide_kind = _decide_flight if isinstance(order, FlightOrder) else _decide_hotel
-    return decide_kind(order, policies, as_of)  # type: ignore[arg-type]
+    fare = decide_kind(order, policies, as_of)  # type: ignore[arg-type]
+    return apply_overrides(order, policies, as_of, fare)
 
 
 def _review(order: Order, reason: str, policy: str | None = None) -> Decision:

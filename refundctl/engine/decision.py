@@ -32,16 +32,20 @@ class RuleHit:
     effect: Effect
     amount: Decimal
     note: str = ""
+    currency: str | None = None  # set only when not the order's currency (EU 261 compensation in EUR)
 
     def to_dict(self, currency: str) -> dict[str, Any]:
-        return {
+        out = {
             "rule": self.rule,
             "policy": self.policy,
             "component": self.component,
             "effect": self.effect,
-            "amount": fmt(self.amount, currency),
+            "amount": fmt(self.amount, self.currency or currency),
             "note": self.note,
         }
+        if self.currency is not None:
+            out["currency"] = self.currency
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,8 @@ class Decision:
     compensation: Compensation | None = None
     # What the order would receive once evidence is attached (outcome needs_evidence).
     refund_with_evidence: Decimal | None = None
+    # Other waivers whose conditions the order also met; the winner is in ``waivers``.
+    also_matched: tuple[str, ...] = ()
 
     @property
     def submittable(self) -> bool:
@@ -101,6 +107,7 @@ class Decision:
             "reason": self.reason,
             "waivers": list(self.waivers),
             "regulations": list(self.regulations),
+            "also_matched": list(self.also_matched),
             "due_by": self.due_by.isoformat() if self.due_by else None,
             "compensation": None
             if self.compensation is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from refundctl.money import ZERO, quantize
@@ -17,7 +17,9 @@ class Unpriceable(Exception):
 def deadline_instant(deadline: Deadline, anchor: datetime) -> datetime:
     """``anchor`` must be aware; ``days_before``/``at`` use the anchor's own zone."""
     if deadline.hours_before is not None:
-        return anchor - timedelta(hours=deadline.hours_before)
+        # Elapsed hours, in UTC: aware arithmetic in the anchor's own zone is wall-clock
+        # arithmetic and would be an hour off across a daylight-saving change.
+        return (anchor.astimezone(UTC) - timedelta(hours=deadline.hours_before)).astimezone(anchor.tzinfo)
     assert deadline.days_before is not None and deadline.at is not None  # guaranteed by the schema
     local_day = anchor.date() - timedelta(days=deadline.days_before)
     return datetime.combine(local_day, deadline.at, tzinfo=anchor.tzinfo)

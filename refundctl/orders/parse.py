@@ -133,16 +133,27 @@ def instant(value: Any) -> datetime:
         raise ValueError(f"expected an ISO 8601 time such as 2026-12-01T08:00:00+08:00, got {value!r}") from None
     if parsed.tzinfo is None:
         raise ValueError(f"time {value!r} has no UTC offset (expected e.g. {value}+08:00 or {value}Z)")
+    _plausible_year(parsed.year, value)
     return parsed
+
+
+YEARS = range(1900, 3000)  # far outside, deadline arithmetic would overflow; never a real booking
+
+
+def _plausible_year(year: int, value: str) -> None:
+    if year not in YEARS:
+        raise ValueError(f"expected a year from {YEARS.start} to {YEARS.stop - 1}, got {value!r}")
 
 
 def day(value: Any) -> date:
     if not isinstance(value, str):
         raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    _plausible_year(parsed.year, value)
+    return parsed
 
 
 def zone(value: Any) -> str:
@@ -178,8 +189,10 @@ def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
             problems.append(Invalid("<record>", f"expected an order object, got {type(data).__name__}"))
         return None, problems
     f = Fields(data, "", FLIGHT if kind == "flight" else HOTEL, problems)
+    before = len(problems)
     cur = f.get("currency", currency_code, "XXX")
-    amount = _amount_parser(cur)
+    # Without a valid currency the amounts' decimals cannot be checked; the currency is reported.
+    amount = _amount_parser(cur if len(problems) == before else None)
 
     def evidence(item: Any, path: str) -> Evidence:
         e = Fields(item, path, {"waiver", "reference"}, problems)
@@ -209,9 +222,9 @@ def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
     return (None if problems else order), problems
 
 
-def _amount_parser(currency: str) -> Callable[[Any], Decimal]:
+def _amount_parser(currency: str | None) -> Callable[[Any], Decimal]:
     def amount(value: Any) -> Decimal:
-        return parse_amount(value, currency)
+        return Decimal(0) if currency is None else parse_amount(value, currency)
 
     return amount
 

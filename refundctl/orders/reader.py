@@ -47,25 +47,67 @@ class Record:
     problems: list[Problem] = field(default_factory=list)
 
 
+class JsonText(str):
+    """One JSON Lines record, not decoded yet: decoding belongs with validation, in workers."""
+
+
+RawItem = tuple[str, int, Any, str | None]  # (source, line, decoded value or JsonText, error)
+
+
+def iter_raw(paths: Sequence[str]) -> Iterator[RawItem]:
+    """Every raw record of every input, in input order; ``-`` is stdin."""
+    for path in paths:
+        yield from _raw(path)
+
+
+def to_record(item: RawItem) -> Record:
+    """Decode and validate one raw record (duplicates across records are :class:`Dedup`'s job)."""
+    source, line, data, error = item
+    if error is None and isinstance(data, JsonText):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            error = f"invalid JSON: {exc}"
+    if error is not None:
+        return Record(source, line, None, [Problem(source, line, None, error)])
+    order, invalid = parse_order(data)
+    is_csv = source.lower().endswith(".csv")
+    problems = [Problem(source, line, _csv_field(p.path) if is_csv else p.path, p.message) for p in invalid]
+    return Record(source, line, order, problems)
+
+
+class Dedup:
+    """Order ids must be unique within a run; remembers where each was first seen.
+
+    This index is the one thing that grows with the input: an id and a packed position.
+    """
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+        self.seen: dict[str, int] = {}
+
+    def duplicate(self, order_id: str, source: str, line: int) -> Problem | None:
+        first = self.seen.get(order_id)
+        if first is None:
+            if not self.sources or self.sources[-1] != source:
+                self.sources.append(source)
+            self.seen[order_id] = (len(self.sources) - 1) << 32 | line
+            return None
+        where = f"{self.sources[first >> 32]}:{first & 0xFFFFFFFF}"
+        return Problem(source, line, "id", f"duplicate order id {order_id!r} (first at {where})")
+
+
 def iter_records(paths: Sequence[str]) -> Iterator[Record]:
     """Every record of every input, in input order; ``-`` is stdin."""
-    seen: dict[str, str] = {}
-    for path in paths:
-        for source, line, data, error in _raw(path):
-            if error is not None:
-                yield Record(source, line, None, [Problem(source, line, None, error)])
-                continue
-            order, invalid = parse_order(data)
-            problems = [Problem(source, line, _csv_field(p.path) if source.endswith(".csv") else p.path, p.message)
-                        for p in invalid]  # fmt: skip
-            if order is not None:
-                first = seen.get(order.id)
-                if first is not None:
-                    problems.append(Problem(source, line, "id", f"duplicate order id {order.id!r} (first at {first})"))
-                    order = None
-                else:
-                    seen[order.id] = f"{source}:{line}"
-            yield Record(source, line, order, problems)
+    dedup = Dedup()
+    for item in iter_raw(paths):
+        record = to_record(item)
+        if record.order is not None:
+            problem = dedup.duplicate(record.order.id, record.source, record.line)
+            if problem is not None:
+                record.problems.append(problem)
+                record.order = None
+        yield record
 
 
 def load_orders(paths: Sequence[str]) -> list[Order]:
@@ -91,9 +133,6 @@ def _open(path: str) -> IO[str]:
         raise OrderError([Problem(path, None, None, f"cannot read orders: {exc.strerror}")]) from None
 
 
-RawItem = tuple[str, int, Any, str | None]
-
-
 def _raw(path: str) -> Iterator[RawItem]:
     """(source, line, decoded object, error) for each record of one input."""
     source = "<stdin>" if path == "-" else path
@@ -111,21 +150,23 @@ def _raw(path: str) -> Iterator[RawItem]:
         lines = _chain(head, stream)
         if not first:
             return
-        if first.startswith("["):
+        if path.lower().endswith(".jsonl"):
+            yield from _jsonl(source, lines)  # even when the first line is broken
+        elif first.startswith("["):
             yield from _json_array(source, lines)
         elif first.startswith("{"):
             if _is_json(first) and not path.lower().endswith(".json"):
                 yield from _jsonl(source, lines)
             else:
                 yield from _json_document(source, lines, len(head))
-        elif path.lower().endswith(".jsonl"):
-            yield from _jsonl(source, lines)
         else:
             yield from _csv(source, lines)
     except UnicodeDecodeError as exc:
         yield (source, 0, None, f"not UTF-8 text: {exc.reason}")
     finally:
-        if path != "-":
+        if isinstance(stream, io.TextIOWrapper) and path == "-":
+            stream.detach()  # leave stdin open: a closed wrapper would close sys.stdin's buffer
+        else:
             stream.close()
 
 
@@ -146,10 +187,7 @@ def _jsonl(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            yield (source, number, json.loads(line), None)
-        except ValueError as exc:
-            yield (source, number, None, f"invalid JSON: {exc}")
+        yield (source, number, JsonText(line), None)
 
 
 def _json_document(source: str, lines: Iterable[str], start_line: int) -> Iterator[RawItem]:
@@ -206,10 +244,11 @@ def _json_array(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
             return
         try:
             value, end = decoder.raw_decode(buf, pos)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             if not exhausted and refill():
                 continue
-            yield (source, line + buf.count("\n", 0, pos), None, f"invalid JSON: {exc.args[0].split(':')[0]}")
+            # The line of the error itself, not of the element it is in.
+            yield (source, line + buf.count("\n", 0, exc.pos), None, f"invalid JSON: {exc.msg}")
             return
         element_line = line + buf.count("\n", 0, pos)
         # A value ending exactly at the buffer end may be a truncated number; read on to be sure.
@@ -232,11 +271,14 @@ def _csv(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
         what = f"unknown column(s) {', '.join(unknown)}" if unknown else "no header row"
         yield (source, 1, None, f"{what}; expected columns among: {expected}")
         return
-    for row in reader:
-        try:
-            yield (source, reader.line_num, _row_to_order(row), None)
-        except ValueError as exc:
-            yield (source, reader.line_num, None, str(exc))
+    try:
+        for row in reader:
+            try:
+                yield (source, reader.line_num, _row_to_order(row), None)
+            except ValueError as exc:
+                yield (source, reader.line_num, None, str(exc))
+    except csv.Error as exc:
+        yield (source, reader.line_num, None, f"invalid CSV: {exc}")
 
 
 def _split(cell: str) -> list[str]:
@@ -291,6 +333,10 @@ def _row_to_order(row: dict[str, str]) -> dict[str, Any]:
 
 def _csv_field(path: str) -> str:
     """Name the CSV column for a JSON field path, so the user knows which cell to fix."""
+    for prefix in ("fare.taxes", "fare.fees"):  # a flight's charges sit in the same columns as a hotel's
+        if path.startswith(prefix + "["):
+            column = prefix.removeprefix("fare.")
+            return f"{column} ({path})"
     for column, json_path in CSV_COLUMNS.items():
         if path == json_path or path.startswith(json_path + "[") or path.startswith(json_path + "."):
             return f"{column} ({path})" if path != column else column

@@ -9,6 +9,7 @@ already strings). ``jsonl`` and ``csv`` stream row by row; ``json`` streams one 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
@@ -46,17 +47,32 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO, *, columns: Sequence[str]) -> int:
+class Encoded(str):
+    """A row already encoded as one line of ``jsonl`` or ``csv`` (by :func:`encode`)."""
+
+
+def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> Encoded:
+    """One row as its ``jsonl`` or ``csv`` line, so workers can encode rows in parallel."""
+    if fmt == "jsonl":
+        return Encoded(dumps(row) + "\n")
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([_cell(row.get(c)) for c in columns])
+    return Encoded(buffer.getvalue())
+
+
+def render(rows: Iterable[Mapping[str, Any] | Encoded], fmt: str, out: TextIO, *, columns: Sequence[str]) -> int:
     """Write ``rows`` to ``out`` as ``fmt``; returns the number of rows written.
 
     ``columns`` picks and orders the fields of ``table`` and ``csv``; ``json`` and
-    ``jsonl`` carry every field of each row.
+    ``jsonl`` carry every field of each row. ``jsonl`` and ``csv`` rows may come
+    already :func:`encode`-d.
     """
     count = 0
-    if fmt == "jsonl":
+    if fmt in ("jsonl", "csv"):
+        if fmt == "csv":
+            out.write(encode(dict(zip(columns, columns, strict=True)), fmt, columns))
         for row in rows:
-            out.write(dumps(row))
-            out.write("\n")
+            out.write(row if isinstance(row, Encoded) else encode(row, fmt, columns))
             count += 1
     elif fmt == "json":
         out.write("[")
@@ -65,14 +81,8 @@ def render(rows: Iterable[Mapping[str, Any]], fmt: str, out: TextIO, *, columns:
             out.write(json.dumps(row, ensure_ascii=False, indent=2))
             count += 1
         out.write("\n]\n" if count else "]\n")
-    elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
-            count += 1
     elif fmt == "table":
-        table = [[_cell(row.get(c)) for c in columns] for row in rows]
+        table = [[_cell(row.get(c)) for c in columns] for row in rows if not isinstance(row, Encoded)]
         count = len(table)
         if table:
             out.write(tabulate(table, headers=list(columns), tablefmt="simple", disable_numparse=True))

@@ -1,16 +1,25 @@
-"""Load a policy directory: every ``*.toml`` outside ``tests/``, validated, indexed and digested."""
+"""Load a policy directory: every ``*.toml`` outside ``tests/``, validated, indexed and digested.
+
+``[policy] kind`` picks the schema: airline and hotel fare rules (``schema``), waivers
+and regulations (``overrides``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from refundctl.errors import PolicyError, Problem
 from refundctl.policy.locate import index_lines, locate
-from refundctl.policy.model import Policy
+from refundctl.policy.model import Policy, Regulation, Waiver
+from refundctl.policy.overrides import build_regulation, build_waiver, overlapping, same_effect
 from refundctl.policy.schema import build_policy
+
+AnyPolicy = Policy | Waiver | Regulation
+KINDS = ("airline", "hotel", "waiver", "regulation")
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "policies"
 TESTS_DIR = "tests"  # policy test cases live beside the policies but are not policies
@@ -22,6 +31,9 @@ class PolicySet:
     policies: tuple[Policy, ...]
     digest: str  # identifies exactly these policy files; part of every idempotency key
     by_supplier: dict[tuple[str, str], Policy] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    regulations: tuple[Regulation, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # e.g. overlapping waivers with different effects
 
     def for_supplier(self, kind: str, code: str) -> Policy | None:
         return self.by_supplier.get((kind, code))
@@ -42,6 +54,8 @@ def load_policies(directory: Path | None = None) -> PolicySet:
         raise PolicyError([Problem(str(directory), None, None, "policy directory does not exist")])
     problems: list[Problem] = []
     policies: list[Policy] = []
+    waivers: list[Waiver] = []
+    regulations: list[Regulation] = []
     digest = hashlib.sha256()
     for path in policy_files(directory):
         rel = path.relative_to(directory).as_posix()
@@ -49,8 +63,15 @@ def load_policies(directory: Path | None = None) -> PolicySet:
         digest.update(rel.encode() + b"\0" + raw + b"\0")
         policy, found = parse_policy_file(rel, raw, directory)
         problems.extend(found)
-        if policy is not None:
+        if isinstance(policy, Waiver):
+            waivers.append(policy)
+        elif isinstance(policy, Regulation):
+            regulations.append(policy)
+        elif policy is not None:
             policies.append(policy)
+    problems.extend(_duplicate_ids([*waivers, *regulations], directory))
+    if not problems:  # a waiver that failed to load is already reported
+        problems.extend(_unknown_overlaps(waivers, directory))
     by_supplier: dict[tuple[str, str], Policy] = {}
     for policy in policies:
         for code in sorted(policy.suppliers):
@@ -60,10 +81,52 @@ def load_policies(directory: Path | None = None) -> PolicySet:
             by_supplier[(policy.kind, code)] = policy
     if problems:
         raise PolicyError(problems)
-    return PolicySet(directory, tuple(policies), digest.hexdigest()[:16], by_supplier)
+    return PolicySet(
+        directory,
+        tuple(policies),
+        digest.hexdigest()[:16],
+        by_supplier,
+        tuple(waivers),
+        tuple(regulations),
+        tuple(_overlaps(waivers, directory)),
+    )
 
 
-def parse_policy_file(rel: str, raw: bytes, directory: Path) -> tuple[Policy | None, list[Problem]]:
+def _duplicate_ids(items: list[Waiver | Regulation], directory: Path) -> list[Problem]:
+    """Waiver and regulation ids name what a decision applied, so they must be unique."""
+    first: dict[str, Waiver | Regulation] = {}
+    problems = []
+    for item in items:
+        other = first.setdefault(item.id, item)
+        if other is not item:
+            message = f"id {item.id!r} is already used by {other.file}"
+            problems.append(Problem(str(directory / item.file), item.line, "policy.id", message))
+    return problems
+
+
+def _unknown_overlaps(waivers: list[Waiver], directory: Path) -> list[Problem]:
+    known = {w.id for w in waivers}
+    return [
+        Problem(str(directory / w.file), None, "policy.overlaps", f"no waiver has id {name!r}")
+        for w in waivers
+        for name in sorted(w.overlaps - known)
+    ]
+
+
+def _overlaps(waivers: list[Waiver], directory: Path) -> list[Problem]:
+    """Overlapping waivers with different effects, unless one names the other in ``overlaps``."""
+    found = []
+    for i, a in enumerate(waivers):
+        for b in waivers[i + 1 :]:
+            acknowledged = b.id in a.overlaps or a.id in b.overlaps
+            if overlapping(a, b) and not same_effect(a, b) and not acknowledged:
+                message = (f"waiver {a.id!r} overlaps {b.id!r} ({directory / b.file}:{b.line}) with a different "
+                           "effect; an order matching both gets the more favourable")  # fmt: skip
+                found.append(Problem(str(directory / a.file), a.line, "conditions", message))
+    return found
+
+
+def parse_policy_file(rel: str, raw: bytes, directory: Path) -> tuple[AnyPolicy | None, list[Problem]]:
     display = str(directory / rel)
     try:
         text = raw.decode("utf-8")
@@ -71,8 +134,18 @@ def parse_policy_file(rel: str, raw: bytes, directory: Path) -> tuple[Policy | N
     except UnicodeDecodeError:
         return None, [Problem(display, None, None, "not UTF-8 text")]
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        # Python 3.11's TOMLDecodeError has no lineno attribute; its message carries the line.
+        found = re.search(r"at line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
         return None, [Problem(display, line, None, f"invalid TOML: {exc}")]
     lines = index_lines(text)
-    policy, issues = build_policy(data, rel, lines)
+    head = data.get("policy")
+    kind = head.get("kind") if isinstance(head, dict) else None
+    if isinstance(head, dict) and kind not in KINDS:
+        expected = ", ".join(repr(k) for k in KINDS)
+        return None, [
+            Problem(display, locate(lines, "policy.kind"), "policy.kind", f"expected one of {expected}, got {kind!r}")
+        ]
+    build = {"waiver": build_waiver, "regulation": build_regulation}.get(str(kind), build_policy)
+    policy, issues = build(data, rel, lines)
     return policy, [Problem(display, locate(lines, path), path, message) for path, message in issues]

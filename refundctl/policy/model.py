@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Literal
 
@@ -110,3 +110,82 @@ class Policy:
             if code in rule.codes:
                 return rule
         return None
+
+
+# Override policies: waivers and regulations (built by ``refundctl.policy.overrides``).
+
+WaiverEffect = Literal["full-refund", "waive-penalties", "waive-flat-fee"]
+Funder = Literal["supplier", "platform"]
+RegulationRule = Literal["us-dot-260", "eu-261"]
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverConditions:
+    """Who and what a waiver covers; an empty set or None means "any"."""
+
+    order_kinds: frozenset[str] = frozenset()
+    suppliers: frozenset[str] = frozenset()
+    booked_after: datetime | None = None  # inclusive: booked at or after
+    booked_before: datetime | None = None  # exclusive: booked strictly before
+    travel_from: date | None = None  # local date of first departure or check-in, inclusive
+    travel_until: date | None = None  # inclusive
+    traveler_tags: frozenset[str] = frozenset()  # any of
+    waiver_codes: frozenset[str] = frozenset()  # any of
+    channels: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    id: str
+    file: str
+    line: int  # of the [conditions] table, for overlap warnings
+    name: str
+    source: str
+    conditions: WaiverConditions
+    effect: WaiverEffect
+    funded_by: Funder  # who pays the part the supplier's own rules would keep
+    evidence: bool
+    up_to: Decimal | None = None  # waive-* effects: at most this much, in ``currency``
+    currency: str | None = None
+    overlaps: frozenset[str] = frozenset()  # waivers the author knows this one overlaps (no warning)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A refund is due ``days`` after the decision date: calendar days, or business days."""
+
+    days: int
+    business_days: bool = False
+    holidays: str | None = None  # ISO country whose public holidays are not business days
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    up_to_km: int | None  # inclusive; None: no upper limit
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CompensationRule:
+    currency: str
+    bands: tuple[Band, ...]
+    intra_over_km: int | None  # flights within ``countries`` longer than this get ``intra_amount``
+    intra_amount: Decimal | None
+    notice_days: int  # no compensation when told at least this many days before departure
+
+
+@dataclass(frozen=True, slots=True)
+class Regulation:
+    id: str
+    file: str
+    line: int
+    name: str
+    source: str
+    implements: RegulationRule
+    in_force: date  # applies to decisions made on or after this date
+    countries: frozenset[str]  # ISO codes of the territory the regulation covers
+    due: Due
+    due_card: Due | None = None  # card payments, when their deadline differs
+    domestic_hours: int | None = None  # us-dot-260: a significant schedule change, domestic itinerary
+    international_hours: int | None = None
+    compensation: CompensationRule | None = None

@@ -165,6 +165,12 @@ def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Rule:
         c.issues.append((f"{path}.windows[{len(windows) - 1}].until", "the last window must leave out 'until'"))
     _check_order(c, windows, path)
     no_show = _window(c, r["no_show"], f"{path}.no_show", kind, currency) if "no_show" in r else None
+    # Window ids name the window in force (and pick it when pricing): unique within a rule.
+    named = [(f"{path}.windows[{i}].id", w.id) for i, w in enumerate(windows)]
+    named += [(f"{path}.no_show.id", no_show.id)] if no_show else []
+    for i, (where, window_id) in enumerate(named):
+        if window_id and window_id in [other for _, other in named[:i]]:
+            c.issues.append((where, f"window id {window_id!r} is already used in this rule"))
     ancillaries = r.get("ancillaries", "none")
     if ancillaries not in ("none", "unused"):
         c.issues.append((f"{path}.ancillaries", f"expected 'none' or 'unused', got {ancillaries!r}"))

@@ -1,0 +1,93 @@
+"""The one seam between the submit pipeline and a supplier.
+
+The pipeline drives any :class:`Supplier` without knowing which: it asks for a
+quote, submits a refund under an idempotency key, and reads a refund's state.
+Each adapter owns its wire format, its error mapping and its retry policy, and
+raises only ``refundctl.errors`` exceptions: ``AuthError`` (stop the run),
+``ApiError`` (this refund is rejected, final) and ``TransportError`` (no usable
+answer after every retry; safe to resend with the same key later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from refundctl.client import RateLimiter
+from refundctl.errors import ApiError
+
+RefundStatus = Literal["pending", "succeeded", "failed"]
+FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed"})
+
+
+class QuoteRejected(ApiError):
+    """The supplier no longer honours the quote sent (expired, unknown): ask for a new one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    order_id: str
+    amount: Decimal
+    currency: str
+    idempotency_key: str
+    quote_id: str | None = None
+    reason: str | None = None
+    waivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RefundState:
+    id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    status: RefundStatus
+    failure_reason: str | None
+    raw: dict[str, Any]  # the supplier's answer, kept verbatim in the journal
+    attempts: int = 1  # HTTP attempts this answer took
+    existing: bool = False  # the supplier already held this refund (replay, or created by an earlier run)
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What every adapter needs to open: where, who, how hard."""
+
+    base_url: str
+    token: str
+    limiter: RateLimiter
+    concurrency: int = 16
+    max_attempts: int = 8
+    max_time: float = 120.0
+    timeout: float = 30.0
+    backoff: float = 0.25  # first retry wait in seconds; doubles per attempt, plus as much jitter
+
+
+class Supplier(Protocol):
+    """A supplier's refund API, as the pipeline sees it."""
+
+    supports_quotes: bool
+
+    async def fetch_order(self, order_id: str) -> dict[str, Any]: ...
+
+    async def quote(self, order_id: str) -> Quote: ...
+
+    async def submit_refund(self, request: RefundRequest) -> RefundState: ...
+
+    async def get_refund(self, refund_id: str) -> RefundState: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,219 @@
+"""Adapter for the refundctl sandbox API (``refundctl.sandbox``; contract in its openapi.json)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+from urllib.parse import quote as urlquote
+
+import httpx
+
+from refundctl.adapters.base import Connection, Quote, QuoteRejected, RefundRequest, RefundState, RefundStatus
+from refundctl.client import RetriesExhausted, RetryPolicy, build_client, send_with_retry
+from refundctl.client._retry import RETRYABLE_STATUSES
+from refundctl.errors import ApiError, AuthError
+from refundctl.money import fmt
+
+STATUSES = ("pending", "succeeded", "failed")
+
+
+def _error(response: httpx.Response) -> dict[str, Any]:
+    """The ``{"error": {...}}`` object of an error answer, or ``{}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _retryable(response: httpx.Response) -> bool:
+    if response.status_code in RETRYABLE_STATUSES:
+        return True
+    # The first request with this key is still being processed: ask again shortly.
+    return response.status_code == 409 and _error(response).get("type") == "idempotency_key_in_use"
+
+
+class SandboxAdapter:
+    supports_quotes = True
+
+    def __init__(self, connection: Connection, client: httpx.AsyncClient | None = None) -> None:
+        self._conn = connection
+        self._client = client or build_client(
+            connection.base_url, connection.token, concurrency=connection.concurrency, timeout=connection.timeout
+        )
+        self._policy = RetryPolicy(
+            retryable=_retryable,
+            max_attempts=connection.max_attempts,
+            max_time=connection.max_time,
+            backoff_initial=connection.backoff,
+            jitter=connection.backoff,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _redact(self, text: str) -> str:
+        # Servers sometimes echo the request back; the token must never reach a message.
+        return text.replace(self._conn.token, "***") if self._conn.token else text
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        passthrough: tuple[int, ...] = (),
+    ) -> tuple[httpx.Response, int]:
+        """One logical request with retries; raises for every error answer but the ``passthrough`` statuses."""
+        try:
+            response, attempts = await send_with_retry(
+                lambda: self._client.request(method, path, json=body, headers=headers, params=params),
+                self._policy,
+                self._conn.limiter,
+            )
+        except RetriesExhausted as exc:
+            detail = "" if exc.response is None else self._describe(exc.response)
+            raise RetriesExhausted(
+                self._redact(f"{method} {path}: {exc}{detail}"), attempts=exc.attempts, response=exc.response
+            ) from None
+        if response.status_code in (401, 403):
+            raise AuthError(
+                self._redact(f"the API refused the token (HTTP {response.status_code}){self._describe(response)}"),
+                status=response.status_code,
+                error_type=_error(response).get("type"),
+            )
+        if response.status_code >= 400 and response.status_code not in passthrough:
+            raise self._api_error(method, path, response)
+        return response, attempts
+
+    def _describe(self, response: httpx.Response) -> str:
+        error = _error(response)
+        if not error:
+            return ""
+        return f" ({error.get('type', 'error')}: {error.get('message', '')})"
+
+    def _api_error(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        kind = QuoteRejected if _error(response).get("type") == "quote_invalid" else ApiError
+        return kind(
+            self._redact(f"{method} {path}: HTTP {response.status_code}{self._describe(response)}"),
+            status=response.status_code,
+            error_type=_error(response).get("type"),
+        )
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ApiError(f"{response.request.url.path}: the API answered with something other than a JSON object")
+        return body
+
+    async def fetch_order(self, order_id: str) -> dict[str, Any]:
+        path = f"/v1/orders/{urlquote(order_id, safe='')}"
+        response, _ = await self._call("GET", path)
+        return self._json(response)
+
+    async def quote(self, order_id: str) -> Quote:
+        response, _ = await self._call("POST", "/v1/refund_quotes", body={"order_id": order_id})
+        body = self._json(response)
+        try:
+            expires = body.get("expires_at")
+            return Quote(
+                id=str(body["id"]),
+                order_id=str(body["order_id"]),
+                amount=Decimal(str(body["amount"])),
+                currency=str(body["currency"]),
+                expires_at=datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires else None,
+            )
+        except (KeyError, InvalidOperation, ValueError, AttributeError) as exc:
+            raise ApiError(f"POST /v1/refund_quotes: malformed quote ({type(exc).__name__}: {exc})") from None
+
+    async def submit_refund(self, request: RefundRequest) -> RefundState:
+        body: dict[str, Any] = {
+            "order_id": request.order_id,
+            "amount": fmt(request.amount, request.currency),
+            "currency": request.currency,
+        }
+        if request.quote_id:
+            body["quote_id"] = request.quote_id
+        if request.reason:
+            body["reason"] = request.reason
+        if request.waivers:
+            body["waivers"] = list(request.waivers)
+        response, attempts = await self._call(
+            "POST",
+            "/v1/refunds",
+            body=body,
+            headers={"Idempotency-Key": request.idempotency_key},
+            passthrough=(409, 422),
+        )
+        if response.status_code in (409, 422):
+            existing = await self._existing(request, response)
+            return replace(existing, attempts=attempts + existing.attempts, existing=True)
+        state = self._refund(response)
+        replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
+        return replace(state, attempts=attempts, existing=replayed)
+
+    async def _existing(self, request: RefundRequest, response: httpx.Response) -> RefundState:
+        """A refusal that may mean "done already": success only if the live refund is this very refund."""
+        error = _error(response)
+        kind, refund_id = error.get("type"), error.get("refund_id")
+        if kind == "order_already_refunded" and isinstance(refund_id, str):
+            candidates = [await self.get_refund(refund_id)]
+        elif kind == "idempotency_key_reused":
+            # Our keys derive from the refund itself, so the key was used by refundctl for this very refund,
+            # with another body (another quote id: a lost journal, or another machine). Find that refund.
+            candidates = await self._refunds_of(request.order_id)
+        else:
+            raise self._api_error("POST", "/v1/refunds", response)
+        live = [c for c in candidates if c.status != "failed" and c.order_id == request.order_id]
+        for candidate in live:
+            if candidate.currency == request.currency and candidate.amount == request.amount:
+                return candidate
+        found = ", ".join(f"{c.id} of {fmt(c.amount, c.currency)} {c.currency}" for c in live) or "none found"
+        raise ApiError(
+            f"order {request.order_id} already has a refund that is not ours ({found}; we would refund "
+            f"{fmt(request.amount, request.currency)} {request.currency}){self._describe(response)}",
+            status=response.status_code,
+            error_type=kind,
+        )
+
+    async def _refunds_of(self, order_id: str) -> list[RefundState]:
+        response, _ = await self._call("GET", "/v1/refunds", params={"order_id": order_id})
+        data = self._json(response).get("data")
+        if not isinstance(data, list):
+            raise ApiError("GET /v1/refunds: the answer has no data list")
+        return [self._refund_body(item, "/v1/refunds") for item in data]
+
+    async def get_refund(self, refund_id: str) -> RefundState:
+        path = f"/v1/refunds/{urlquote(refund_id, safe='')}"
+        response, attempts = await self._call("GET", path)
+        return replace(self._refund(response), attempts=attempts)
+
+    def _refund(self, response: httpx.Response) -> RefundState:
+        return self._refund_body(self._json(response), response.request.url.path)
+
+    def _refund_body(self, body: object, path: str) -> RefundState:
+        if not isinstance(body, dict):
+            raise ApiError(f"{path}: a refund that is not a JSON object")
+        status = body.get("status")
+        if status not in STATUSES:
+            raise ApiError(f"{path}: refund with unknown status {status!r}")
+        try:
+            return RefundState(
+                id=str(body["id"]),
+                order_id=str(body["order_id"]),
+                amount=Decimal(str(body["amount"])),
+                currency=str(body["currency"]),
+                status=cast(RefundStatus, status),
+                failure_reason=body.get("failure_reason"),
+                raw=body,
+            )
+        except (KeyError, InvalidOperation, ValueError) as exc:
+            raise ApiError(f"{path}: malformed refund ({type(exc).__name__}: {exc})") from None

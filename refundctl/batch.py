@@ -1,0 +1,103 @@
+"""Decide a stream of order records in input order, in this process or in worker processes.
+
+Reading and duplicate detection stay in the calling process, since they are
+sequential by nature; decoding, validation, the decision and the encoding of each
+output row are independent per record, so with ``jobs > 1`` they run in a pool
+of processes, chunk by chunk, and come back in input order (``imap``). The
+output is byte-identical whatever ``jobs`` is.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from refundctl.engine import Decision, decide
+from refundctl.errors import Problem
+from refundctl.orders.reader import Dedup, RawItem, iter_raw, to_record
+from refundctl.policy import PolicySet, load_policies
+
+CHUNK = 256  # records per task: large enough to amortise pickling, small enough to keep memory flat
+RowMaker = Callable[[Decision], Any]
+
+
+@dataclass(slots=True)
+class Result:
+    """One input record's fate: a decision (summarised, with its output row) or problems."""
+
+    source: str
+    line: int
+    order_id: str | None
+    problems: list[Problem]
+    outcome: str = ""
+    currency: str = ""
+    refund: Decimal = Decimal(0)
+    row: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    policy_dir: Path | None
+    as_of: datetime
+    make_row: RowMaker
+
+
+_worker: tuple[PolicySet, Job] | None = None
+
+
+def _init_worker(job: Job) -> None:
+    global _worker  # noqa: PLW0603 - one policy set per worker process, loaded once
+    _worker = (load_policies(job.policy_dir), job)
+
+
+def _decide_chunk(items: list[RawItem]) -> list[Result]:
+    assert _worker is not None
+    policies, job = _worker
+    return [_decide_one(item, policies, job) for item in items]
+
+
+def _decide_one(item: RawItem, policies: PolicySet, job: Job) -> Result:
+    record = to_record(item)
+    if record.order is None:
+        return Result(record.source, record.line, None, record.problems)
+    decision = decide(record.order, policies, job.as_of)
+    return Result(
+        record.source,
+        record.line,
+        record.order.id,
+        [],
+        decision.outcome,
+        decision.currency,
+        decision.refund,
+        job.make_row(decision),
+    )
+
+
+def _chunks(items: Iterable[RawItem]) -> Iterator[list[RawItem]]:
+    it = iter(items)
+    while chunk := list(islice(it, CHUNK)):
+        yield chunk
+
+
+def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 1) -> Iterator[Result]:
+    """Every record of ``paths`` decided, in input order; duplicates become problems."""
+    dedup = Dedup()
+    if jobs <= 1:
+        results: Iterable[Result] = (_decide_one(item, policies, job) for item in iter_raw(paths))
+        yield from _dedup(results, dedup)
+        return
+    with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
+        batches = pool.imap(_decide_chunk, _chunks(iter_raw(paths)))
+        yield from _dedup((result for batch in batches for result in batch), dedup)
+
+
+def _dedup(results: Iterable[Result], dedup: Dedup) -> Iterator[Result]:
+    for result in results:
+        problem = None if result.order_id is None else dedup.duplicate(result.order_id, result.source, result.line)
+        yield result if problem is None else Result(result.source, result.line, None, [problem])

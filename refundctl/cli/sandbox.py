@@ -1,0 +1,194 @@
+"""``refundctl sandbox serve``: run the local refund API."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from refundctl.engine import decide
+from refundctl.errors import ConfigError, InputError
+from refundctl.orders import load_orders
+from refundctl.orders.model import Order
+from refundctl.policy import load_policies
+from refundctl.sandbox.app import Quoter, SandboxSettings, create_app
+from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probability, parse_rate
+from refundctl.sandbox.server import SandboxServer, bind, drop_connection, is_loopback
+from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
+
+TOKEN_ENV = "REFUNDCTL_SANDBOX_TOKEN"
+T = TypeVar("T")
+
+
+def engine_quoter(policy_dir: Path | None) -> Quoter:
+    """Quotes what the project's own engine decides under the given (or shipped) policies."""
+    policies = load_policies(policy_dir)
+
+    def quote(order: Order, as_of: datetime) -> tuple[Decimal, str]:
+        decision = decide(order, policies, as_of)
+        return decision.refund, decision.currency
+
+    return quote
+
+
+def _parsed(parse: Callable[[str], T], text: str | None, default: T) -> T:
+    """Flag values are parsed here so a bad one is a one-line InputError, not a traceback."""
+    if text is None:
+        return default
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _skew(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= -100:
+        raise ValueError(f"--quote-skew: expected a percentage above -100 such as 5 or -2.5, got {text!r}")
+    return value
+
+
+def _token() -> str:
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        return secrets.token_urlsafe(24)
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise ConfigError(f"{TOKEN_ENV} must be printable ASCII without spaces")
+    return token
+
+
+def _orders(paths: Sequence[str]) -> list[Order]:
+    orders = load_orders(paths) if paths else []
+    duplicates = sorted(order_id for order_id, n in Counter(o.id for o in orders).items() if n > 1)
+    if duplicates:
+        raise InputError(f"--orders: duplicate order id(s): {', '.join(duplicates)}")
+    return orders
+
+
+def _store(state: Path | None) -> Store:
+    if state is None:
+        return MemoryStore()
+    try:
+        return SqliteStore(state)
+    except ValueError as exc:
+        raise ConfigError(f"--state: {exc}") from None
+
+
+@click.group()
+def sandbox() -> None:
+    """A local refund API to run clients against (demo, tests, CI smoke tests)."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 takes a free port.")
+@click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback (the API is for testing).")
+@click.option("--orders", "order_files", multiple=True, metavar="FILE", help="Orders to serve (repeatable).")
+@click.option(
+    "--policies",
+    "policy_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Policy directory the quotes are computed with [default: the shipped policies].",
+)
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file keeping refunds.")
+@click.option("--seed", type=int, help="Seed of every injected fault [default: random, printed at start].")
+@click.option("--rate-limit", metavar="N/s", help="Answer 429 over N requests per second.")
+@click.option("--error-rate", metavar="P", help="Answer 500/502/503 to this share of requests, unprocessed.")
+@click.option("--drop-rate", metavar="P", help="Process this share of requests, then close without answering.")
+@click.option("--latency", metavar="MS[:JITTER]", help="Add this many milliseconds (+/- jitter) to each request.")
+@click.option("--failure-rate", metavar="P", help="Share of refunds that end failed instead of succeeded.")
+@click.option(
+    "--settle-after",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds a refund stays pending.",
+)
+@click.option("--quote-skew", metavar="PERCENT", help="Quote this much more (or, negative, less) than the engine.")
+@click.option(
+    "--quote-ttl",
+    type=click.FloatRange(min=0, min_open=True),
+    default=900.0,
+    show_default=True,
+    help="Seconds a quote stays valid.",
+)
+@click.option("--print-config", is_flag=True, help="Print base_url, token and seed as JSON on stdout.")
+def serve(
+    host: str,
+    port: int,
+    allow_remote: bool,
+    order_files: tuple[str, ...],
+    policy_dir: Path | None,
+    state: Path | None,
+    seed: int | None,
+    rate_limit: str | None,
+    error_rate: str | None,
+    drop_rate: str | None,
+    latency: str | None,
+    failure_rate: str | None,
+    settle_after: float,
+    quote_skew: str | None,
+    quote_ttl: float,
+    print_config: bool,
+) -> None:
+    """Serve the sandbox refund API until SIGINT or SIGTERM."""
+    if not is_loopback(host) and not allow_remote:
+        raise ConfigError(f"--host {host} is not loopback; add --allow-remote to expose the sandbox on purpose")
+    latency_ms, jitter_ms = _parsed(parse_latency, latency, (0.0, 0.0))
+    faults = FaultConfig(
+        rate_limit=_parsed(parse_rate, rate_limit, None),
+        error_rate=_parsed(lambda t: parse_probability(t, "--error-rate"), error_rate, 0.0),
+        drop_rate=_parsed(lambda t: parse_probability(t, "--drop-rate"), drop_rate, 0.0),
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        failure_rate=_parsed(lambda t: parse_probability(t, "--failure-rate"), failure_rate, 0.0),
+        seed=secrets.randbelow(2**31) if seed is None else seed,
+    )
+    settings = SandboxSettings(
+        token=_token(),
+        faults=faults,
+        quote_skew=_parsed(_skew, quote_skew, Decimal(0)),
+        quote_ttl=quote_ttl,
+        settle_after=settle_after,
+    )
+    orders = _orders(order_files)
+    quoter = engine_quoter(policy_dir)
+    store = _store(state)
+    try:
+        try:
+            sock = bind(host, port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        server = SandboxServer(create_app(orders, store, quoter, settings, dropper=drop_connection), sock)
+        if not is_loopback(host):
+            click.echo(f"refundctl sandbox: warning: listening on {host}, reachable beyond this machine", err=True)
+        _announce(server.base_url, settings, print_config, len(orders))
+        server.run()
+    finally:
+        store.close()
+
+
+def _announce(url: str, settings: SandboxSettings, as_json: bool, order_count: int) -> None:
+    """The only place the token is shown; nothing logs it afterwards."""
+    seed = settings.faults.seed
+    if as_json:
+        config = {"base_url": url, "token": settings.token, "seed": seed, "openapi_url": f"{url}/openapi.json"}
+        sys.stdout.write(json.dumps(config) + "\n")
+        sys.stdout.flush()
+        return
+    token = f"token from {TOKEN_ENV}" if os.environ.get(TOKEN_ENV) else f"token {settings.token}"
+    click.echo(f"refundctl sandbox: serving {url} ({order_count} orders, OpenAPI at {url}/openapi.json)", err=True)
+    click.echo(f"refundctl sandbox: {token}", err=True)
+    click.echo(f"refundctl sandbox: seed {seed}; stop with Ctrl-C", err=True)

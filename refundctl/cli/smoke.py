@@ -1,0 +1,100 @@
+"""``refundctl smoke``: one order through fetch, decide, quote, submit and track, for CI."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from refundctl.adapters import Connection, open_adapter
+from refundctl.client import RateLimiter
+from refundctl.config import load_profile, resolve_target
+from refundctl.errors import ExitCode
+from refundctl.smoke import ExchangeLog, FailureKind, SmokeResult, SmokeSettings, Step, run_smoke
+
+from .main import report_error
+from .options import as_of_option, load, policies_option
+from .submit import connection_options, parse_tolerance
+
+KIND_NAMES: dict[FailureKind, str] = {
+    "input": "cannot be decided",
+    "auth": "authentication",
+    "supplier": "supplier error",
+    "mismatch": "refund mismatch",
+    "timeout": "timeout",
+}
+
+
+async def _run(adapter: str, conn: Connection, settings: SmokeSettings) -> SmokeResult:
+    supplier = open_adapter(adapter, conn)
+    log = ExchangeLog(conn.token)
+    log.attach(supplier)
+    try:
+        return await run_smoke(supplier, settings, log)
+    finally:
+        await supplier.aclose()
+
+
+def _line(step: Step) -> str:
+    return f"{step.status:<7} {step.name:<6} {step.seconds * 1000:>8.0f} ms  {step.detail}"
+
+
+@click.command()
+@click.option("--order", "order_id", required=True, metavar="ID", help="The supplier's order id to run the path on.")
+@click.option(
+    "--commit", is_flag=True, help="Really submit (or confirm) the refund, then track it. Default: stop at the quote."
+)
+@click.option("--wait", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              help="Seconds to track the submitted refund until it is final (exit 8 when it is not).")  # fmt: skip
+@click.option("--tolerance", "tolerance_text", default="0", show_default=True, metavar="AMOUNT",
+              help="How far the supplier's quote may differ from the decision.")  # fmt: skip
+@policies_option
+@as_of_option
+@connection_options
+@click.pass_context
+def smoke(
+    ctx: click.Context,
+    order_id: str,
+    commit: bool,
+    wait: float,
+    tolerance_text: str,
+    policy_dir: Path | None,
+    as_of: datetime,
+    api: str | None,
+    profile_name: str | None,
+    adapter: str | None,
+    token_file: Path | None,
+    timeout: float,
+    max_attempts: int,
+    max_time: float,
+) -> None:
+    """Smoke-test a supplier API on one order: fetch, decide, quote, submit, track.
+
+    Each step is printed with its timing. Nothing is submitted without --commit.
+    The token comes from $REFUNDCTL_TOKEN or --token-file, never from a flag.
+    Exit 0 when every step behaved; else the failed step, its HTTP exchange
+    (token redacted) and an exit code for the kind of failure: 2 the order
+    cannot be decided, 4 authentication, 6 supplier error, 7 refund mismatch,
+    8 timeout.
+    """
+    tolerance = parse_tolerance(tolerance_text)
+    target = resolve_target(load_profile(profile_name), api, adapter, token_file)
+    settings = SmokeSettings(order_id, load(policy_dir), as_of, commit, wait, tolerance=tolerance)
+    conn = Connection(target.api, target.token, RateLimiter(None), concurrency=1, max_attempts=max_attempts,
+                      max_time=max_time, timeout=timeout)  # fmt: skip
+    result = asyncio.run(_run(target.adapter, conn, settings))
+    for step in result.steps:
+        click.echo(_line(step))
+    failed = result.failed
+    total = sum(step.seconds for step in result.steps)
+    if failed is None or failed.failure is None:
+        click.echo(f"smoke: passed against {target.api} ({target.adapter}) in {total:.2f} s")
+        return
+    code = result.exit_code
+    lines = [f"smoke failed at step {failed.name} ({KIND_NAMES[failed.failure]}, exit {int(code)}): {failed.detail}"]
+    if failed.exchange is not None:
+        lines += ["HTTP exchange (token redacted):", failed.exchange.render()]
+    report_error("\n".join(lines))
+    ctx.exit(int(code) if code != ExitCode.OK else int(ExitCode.FAILURE))

@@ -1,0 +1,273 @@
+"""``refundctl submit``: decide every order, submit the eligible refunds, report every fate."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from refundctl.adapters import Connection, open_adapter
+from refundctl.client import RateLimiter
+from refundctl.config import DEFAULT_ADAPTER, Target, is_loopback, load_profile, resolve_target
+from refundctl.engine import Decision, decide
+from refundctl.errors import ConfigError, ExitCode, OrderError, Problem
+from refundctl.journal import Entry, Journal, Plan
+from refundctl.money import fmt
+from refundctl.orders import iter_records
+from refundctl.output import output_option, render
+from refundctl.submit import Fate, Pipeline, Settings, fate_of_decision, plan_for, summarize
+from refundctl.submit.fates import COLUMNS, UNDONE
+from refundctl.submit.plan import default_due
+from refundctl.submit.progress import Progress
+
+from .options import as_of_option, load, policies_option
+
+F = TypeVar("F", bound=Callable[..., Any])
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*$")
+
+
+def connection_options(f: F) -> F:
+    """Where and as whom: shared by submit and track (flags over environment over config)."""
+    for option in reversed(
+        (
+            click.option("--api", metavar="URL", help="Refund API base URL (else $REFUNDCTL_API, else the profile)."),
+            click.option("--profile", "profile_name", metavar="NAME", help="Config file profile to use."),
+            click.option("--adapter", help=f"Supplier adapter (default: the profile's, else {DEFAULT_ADAPTER})."),
+            click.option(
+                "--token-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="File holding the API token (else $REFUNDCTL_TOKEN). The token itself is never a flag.",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0.1),
+                default=30.0,
+                show_default=True,
+                help="Seconds to wait for one answer.",
+            ),
+            click.option(
+                "--max-attempts",
+                type=click.IntRange(min=1),
+                default=8,
+                show_default=True,
+                help="Attempts per request before it is reported failed.",
+            ),
+            click.option(
+                "--max-time",
+                type=click.FloatRange(min=0),
+                default=120.0,
+                show_default=True,
+                help="Seconds of retrying per request before it is reported failed.",
+            ),
+        )
+    ):
+        f = option(f)
+    return f
+
+
+def parse_rate(text: str | None) -> float | None:
+    if text is None:
+        return None
+    match = _RATE.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"expected a positive rate such as 200/s, got {text!r}", param_hint="--rate")
+    return float(match.group(1))
+
+
+def parse_tolerance(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or value < 0:
+        raise click.BadParameter(f"expected a non-negative amount such as 0.50, got {text!r}", param_hint="--tolerance")
+    return value
+
+
+def default_journal(first_input: str) -> Path:
+    return Path("refundctl.journal.sqlite") if first_input == "-" else Path(first_input).with_suffix(".journal.sqlite")
+
+
+def _decide_all(orders: Sequence[str], policy_dir: Path | None, as_of: datetime) -> tuple[list[Decision], str]:
+    """Every decision, or OrderError listing every bad record before anything is sent."""
+    policies = load(policy_dir)
+    decisions: list[Decision] = []
+    problems: list[Problem] = []
+    for record in iter_records(orders):
+        if record.order is None:
+            problems.extend(record.problems)
+        elif not problems:
+            decisions.append(decide(record.order, policies, as_of))
+    if problems:
+        raise OrderError(problems)
+    return decisions, policies.digest
+
+
+def _totals(amounts: Sequence[tuple[Decimal, str]]) -> str:
+    totals: dict[str, Decimal] = {}
+    for amount, currency in amounts:
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return ", ".join(f"{fmt(v, c)} {c}" for c, v in sorted(totals.items()))
+
+
+def _confirm(api: str, due: Sequence[Plan], yes: bool) -> None:
+    """A target that is not loopback is real money: say how many and how much, and ask."""
+    if yes or not due or is_loopback(api):
+        return
+    what = f"{len(due)} refund(s) totalling {_totals([(p.amount, p.currency) for p in due])} to {api}"
+    if not sys.stdin.isatty():
+        raise ConfigError(f"refusing to submit {what} without --yes (not a loopback API)")
+    if not click.confirm(f"Submit {what}?", default=False, err=True):
+        raise ConfigError("not confirmed: nothing sent")
+
+
+def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
+    """Every order's fate on stdout; the summary per fate and currency, and the journal, on stderr."""
+    render((f.to_row() for f in fates), fmt_name, sys.stdout, columns=COLUMNS)
+    sys.stdout.flush()
+    render(summarize(fates), "table", sys.stderr, columns=("fate", "currency", "orders", "total"))
+    if journal is not None:
+        click.echo(f"refundctl: journal: {journal}", err=True)
+
+
+async def _send(
+    target: Target, conn: Connection, journal: Journal, settings: Settings, entries: list[Entry], progress: Progress
+) -> dict[str, Fate]:
+    supplier = open_adapter(target.adapter, conn)
+    try:
+        return await Pipeline(supplier, journal, settings, progress).run(entries)
+    finally:
+        await supplier.aclose()
+
+
+def run_submit(
+    target: Target, journal_path: Path, plans: dict[str, Plan], conn: Connection, settings: Settings, yes: bool
+) -> dict[str, Fate]:
+    """Journal the plans, then send what is due; every fate by order id."""
+    journal = Journal.open(journal_path)
+    progress: Progress | None = None
+    try:
+        journal.bind(api=target.api, adapter=target.adapter)
+        known = {e.order_id: e for e in journal.entries()}
+        due = [p for oid, p in plans.items() if oid not in known or Pipeline.is_due(known[oid], settings.retry_failed)]
+        _confirm(target.api, due, yes)
+        journal.plan(p for oid, p in plans.items() if oid not in known)  # one transaction, before any request
+        known = {e.order_id: e for e in journal.entries()}
+        entries = [known[oid] for oid in plans]
+        progress = Progress(len(entries), sys.stderr, enabled=sys.stderr.isatty())
+        # Orders, decisions, plans and entries all live until the end: frozen, the cyclic GC stops
+        # rescanning them on every collection while sending (measured: 1.5k -> 2.2k refunds/s at 20,000).
+        gc.freeze()
+        return asyncio.run(_send(target, conn, journal, settings, entries, progress))
+    finally:
+        if progress is not None:
+            progress.close()
+        journal.close()
+
+
+@click.command()
+@click.argument("orders", nargs=-1, required=True)
+@policies_option
+@as_of_option
+@connection_options
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Journal file (default: beside the first input, as NAME.journal.sqlite).",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, 512), default=16, show_default=True, help="Requests in flight at most."
+)
+@click.option("--rate", "rate_text", metavar="N/s", help="Requests per second at most (default: no limit).")
+@click.option(
+    "--verify-quote/--no-verify-quote",
+    default=True,
+    show_default=True,
+    help="Ask the supplier's quote first (where offered) and refuse one below our decision.",
+)
+@click.option(
+    "--tolerance",
+    "tolerance_text",
+    default="0",
+    show_default=True,
+    metavar="AMOUNT",
+    help="How far below our decision a quote may be and still be confirmed.",
+)
+@click.option("--retry-failed", is_flag=True, help="Resend refunds that failed in an earlier run (same key).")
+@click.option("--dry-run", is_flag=True, help="Decide and show what would be sent; send nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask before submitting to an API that is not loopback.")
+@output_option()
+@click.pass_context
+def submit(
+    ctx: click.Context,
+    orders: tuple[str, ...],
+    policy_dir: Path | None,
+    as_of: datetime,
+    api: str | None,
+    profile_name: str | None,
+    adapter: str | None,
+    token_file: Path | None,
+    timeout: float,
+    max_attempts: int,
+    max_time: float,
+    journal_path: Path | None,
+    concurrency: int,
+    rate_text: str | None,
+    verify_quote: bool,
+    tolerance_text: str,
+    retry_failed: bool,
+    dry_run: bool,
+    yes: bool,
+    fmt: str,
+) -> None:
+    """Submit the refund of every eligible order in ORDERS (files, or - for stdin).
+
+    Orders decided full or partial are submitted; the others are reported. Every
+    step is journaled, so rerunning the same command resumes: done orders are
+    skipped, orders in flight are resent with the same idempotency key, failed
+    ones only with --retry-failed. Exit 0 when every eligible refund was
+    accepted, 3 when some were not, 4 when the API refused the token, 130 on
+    Ctrl-C (after the journal is committed).
+    """
+    rate = parse_rate(rate_text)
+    tolerance = parse_tolerance(tolerance_text)
+    profile = load_profile(profile_name)
+    decisions, digest = _decide_all(orders, policy_dir, as_of)
+    due_default = default_due(as_of.date(), profile.default_service_level_days)
+    plans = {d.order_id: plan_for(d, digest, due_default) for d in decisions if d.submittable}
+    if dry_run:
+        _report(
+            [
+                fate_of_decision(d, would_send=plans[d.order_id].idempotency_key if d.submittable else None)
+                for d in decisions
+            ],
+            fmt,
+            None,
+        )
+        return
+    target = resolve_target(profile, api, adapter, token_file)
+    journal = journal_path or default_journal(orders[0])
+    conn = Connection(
+        target.api,
+        target.token,
+        RateLimiter(rate),
+        concurrency=concurrency,
+        max_attempts=max_attempts,
+        max_time=max_time,
+        timeout=timeout,
+    )
+    settings = Settings(concurrency, verify_quote, tolerance, retry_failed)
+    fates = run_submit(target, journal, plans, conn, settings, yes)
+    rows = [fates.get(d.order_id) or fate_of_decision(d) for d in decisions]
+    _report(rows, fmt, journal)
+    if any(row.fate in UNDONE for row in rows):
+        ctx.exit(int(ExitCode.PARTIAL))

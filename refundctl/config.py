@@ -1,0 +1,147 @@
+"""Where to send, as whom: flags over environment over a config file profile.
+
+The config file is TOML, ``$REFUNDCTL_CONFIG`` or
+``$XDG_CONFIG_HOME/refundctl/config.toml`` (default ``~/.config``)::
+
+    profile = "sandbox"              # the profile used when none is named
+
+    [profiles.sandbox]
+    api = "http://127.0.0.1:8080"
+    adapter = "sandbox"
+    token_file = "~/.config/refundctl/sandbox.token"
+    default_service_level_days = 14  # due date when no regulation sets one
+
+The token is never a flag value: ``--token-file`` over ``$REFUNDCTL_TOKEN`` over
+the profile's ``token_file``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from refundctl.errors import ConfigError
+
+DEFAULT_ADAPTER = "sandbox"
+DEFAULT_SERVICE_LEVEL_DAYS = 14
+KEYS = frozenset({"api", "adapter", "token_file", "default_service_level_days"})
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str | None = None
+    api: str | None = None
+    adapter: str | None = None
+    token_file: Path | None = None
+    default_service_level_days: int = DEFAULT_SERVICE_LEVEL_DAYS
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("REFUNDCTL_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "refundctl" / "config.toml"
+
+
+def load_profile(name: str | None) -> Profile:
+    """The named profile (``--profile``, else ``$REFUNDCTL_PROFILE``, else the file's ``profile``)."""
+    path = config_path()
+    name = name or os.environ.get("REFUNDCTL_PROFILE") or None
+    if not path.is_file():
+        if name or os.environ.get("REFUNDCTL_CONFIG"):
+            raise ConfigError(f"no config file at {path} (needed for profile {name!r})")
+        return Profile()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    profiles = data.get("profiles", {})
+    name = name or data.get("profile")
+    if name is None:
+        return Profile()
+    if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
+        known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) else ""
+        raise ConfigError(f"{path}: no profile {name!r} (known: {known or 'none'})")
+    return _profile(path, str(name), profiles[name])
+
+
+def _profile(path: Path, name: str, table: dict[str, Any]) -> Profile:
+    where = f"{path}: [profiles.{name}]"
+    unknown = sorted(set(table) - KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(KEYS))})")
+    for key in ("api", "adapter", "token_file"):
+        if key in table and not isinstance(table[key], str):
+            raise ConfigError(f"{where}: {key} must be a string")
+    days = table.get("default_service_level_days", DEFAULT_SERVICE_LEVEL_DAYS)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        raise ConfigError(f"{where}: default_service_level_days must be a whole number of days")
+    token_file = table.get("token_file")
+    return Profile(
+        name=name,
+        api=table.get("api"),
+        adapter=table.get("adapter"),
+        token_file=None if token_file is None else Path(token_file).expanduser(),
+        default_service_level_days=days,
+    )
+
+
+def resolve_api(flag: str | None, profile: Profile) -> str:
+    api = flag or os.environ.get("REFUNDCTL_API") or profile.api
+    if not api:
+        raise ConfigError("no API URL: pass --api, set REFUNDCTL_API, or set api in a config profile")
+    parts = urlsplit(api)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"API URL {api!r} is not an http(s) URL such as http://127.0.0.1:8080")
+    return api.rstrip("/")
+
+
+def resolve_token(token_file: Path | None, profile: Profile) -> str:
+    if token_file is None:
+        env = os.environ.get("REFUNDCTL_TOKEN", "").strip()
+        if env:
+            return env
+        token_file = profile.token_file
+    if token_file is None:
+        raise ConfigError("no API token: set REFUNDCTL_TOKEN or pass --token-file (never the token itself)")
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read token file {token_file}: {exc.__class__.__name__}") from None
+    if not token:
+        raise ConfigError(f"token file {token_file} is empty")
+    return token
+
+
+def is_loopback(api: str) -> bool:
+    """True for localhost and loopback addresses: the only targets submit needs no confirmation for."""
+    host = urlsplit(api).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A resolved API: its URL, the adapter that speaks to it, and the token (never printed)."""
+
+    api: str
+    adapter: str
+    token: str = field(repr=False)
+
+
+def resolve_target(profile: Profile, api: str | None, adapter: str | None, token_file: Path | None) -> Target:
+    return Target(
+        api=resolve_api(api, profile),
+        adapter=adapter or profile.adapter or DEFAULT_ADAPTER,
+        token=resolve_token(token_file, profile),
+    )

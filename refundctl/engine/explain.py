@@ -1,0 +1,199 @@
+"""Why an order gets what it gets: every policy considered, its windows, amounts and overrides.
+
+``explain`` returns JSON-ready data (the ``-o json`` contract); ``render_text``
+turns the same data into plain text for people.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from refundctl.engine.core import trace
+from refundctl.engine.decision import iso_utc
+from refundctl.engine.geo import airport
+from refundctl.engine.windows import schedule, window_at
+from refundctl.money import ZERO, fmt, quantize, quantum
+from refundctl.orders.model import FlightOrder, Order
+from refundctl.policy.loader import PolicySet
+from refundctl.policy.model import Policy, Rule
+
+
+def explain(order: Order, policies: PolicySet, as_of: datetime) -> dict[str, Any]:
+    t = trace(order, policies, as_of)
+    return {
+        "order_id": order.id,
+        "as_of": iso_utc(as_of),
+        "fare_rules": _fare_rules(order, policies, as_of, t.fare.to_dict()),
+        "regulations": [
+            {
+                "id": a.regulation.id,
+                "policy": a.regulation.file,
+                "source": a.regulation.source,
+                "applies": a.applies,
+                "why": list(a.why),
+                "why_not": list(a.why_not),
+                "due_by": a.due_by.isoformat() if a.due_by else None,
+                "compensation": a.compensation_note or None,
+                "notes": list(a.notes),
+            }
+            for a in t.regulations
+        ],
+        "waivers": [
+            {
+                "id": c.waiver.id,
+                "policy": c.waiver.file,
+                "matched": not c.why_not,
+                "why_not": list(c.why_not),
+                "would_add": fmt(c.moved, order.currency),
+                "evidence_present": c.evidence,
+                "winner": c.winner,
+            }
+            for c in t.waivers
+        ],
+        "decision": t.final.to_dict(),
+    }
+
+
+def _zone_of(order: Order, policy: Policy | None) -> ZoneInfo | None:
+    if isinstance(order, FlightOrder):
+        unflown = [s for s in order.segments if s.status != "flown"] or list(order.segments)
+        place = airport(min(unflown, key=lambda s: s.departs_at).origin)
+        return ZoneInfo(place.timezone) if place else None
+    return ZoneInfo(policy.timezone if policy and policy.timezone else order.stay.timezone)
+
+
+def _anchor(order: Order, policy: Policy, zone: ZoneInfo | None) -> datetime | None:
+    if isinstance(order, FlightOrder):
+        unflown = [s.departs_at for s in order.segments if s.status != "flown"]
+        return min(unflown) if unflown else None
+    assert zone is not None
+    return datetime.combine(order.stay.check_in, policy.check_in_time or time(14), tzinfo=zone)
+
+
+def _when(instant: datetime | None, zone: ZoneInfo | None) -> dict[str, str] | None:
+    if instant is None:
+        return None
+    local = instant.astimezone(zone) if zone else instant
+    return {"utc": iso_utc(instant), "local": local.isoformat(), "zone": str(zone) if zone else "order offset"}
+
+
+def _fare_rules(order: Order, policies: PolicySet, as_of: datetime, fare: dict[str, Any]) -> dict[str, Any]:
+    kind = "airline" if isinstance(order, FlightOrder) else "hotel"
+    policy = policies.for_supplier(kind, order.common.supplier)
+    code = order.fare.fare_class if isinstance(order, FlightOrder) else order.stay.rate_plan
+    rule = policy.rule_for(code) if policy else None
+    out: dict[str, Any] = {
+        "policy": policy.file if policy else None,
+        "rule": f"{policy.id}/{rule.id}" if policy and rule else None,
+        "matched": rule is not None,
+        "why_not": None if rule else (fare["reason"] or f"no {kind} policy covers {order.common.supplier}"),
+        "decision": fare,
+        "windows": [],
+        "rounding": [],
+    }
+    if policy is None or rule is None:
+        return out
+    zone = _zone_of(order, policy)
+    anchor = _anchor(order, policy, zone)
+    out["anchor"] = _when(anchor, zone)
+    if anchor is None or not rule.refundable:
+        return out
+    plan = schedule(rule, anchor)
+    current = window_at(plan, as_of)
+    start: datetime | None = None  # the first window runs from booking
+    for i, (window, end) in enumerate(plan):
+        out["windows"].append({
+            "id": f"{policy.id}/{rule.id}/{window.id}",
+            "penalty": window.penalty.describe(),
+            "after": _when(start, zone),
+            "until": _when(end, zone),
+            "in_force": i == current,
+        })  # fmt: skip
+        start = end
+    out["rounding"] = _rounding(rule, policy, fare, order.currency)
+    return out
+
+
+def _rounding(rule: Rule, policy: Policy, fare: dict[str, Any], currency: str) -> list[dict[str, str]]:
+    """Percentage penalties: the exact product, and the amount rounded to the minor unit."""
+    out = []
+    for window in (*rule.windows, *((rule.no_show,) if rule.no_show else ())):
+        rid = f"{policy.id}/{rule.id}/{window.id}"
+        hits = [h for h in fare["rules"] if h["rule"] == rid]
+        if window.penalty.percent is None or not hits:
+            continue
+        charge = sum((Decimal(h["amount"]) for h in hits if h["component"] in ("base", "rooms")), ZERO)
+        exact = charge * window.penalty.percent / 100
+        out.append({
+            "rule": rid,
+            "charge": fmt(charge, currency),
+            "percent": str(window.penalty.percent),
+            "exact": f"{exact:f}",
+            "rounded": fmt(quantize(exact, currency), currency),
+            "rounding": f"ROUND_HALF_UP to {quantum(currency)} {currency}, then min/max and the charge cap",
+        })  # fmt: skip
+    return out
+
+
+def render_text(data: dict[str, Any]) -> str:
+    d = data["decision"]
+    cur = d["currency"]
+    lines = [f"Order {data['order_id']} as of {data['as_of']}", ""]
+    fr = data["fare_rules"]
+    lines.append(f"Fare rules: {fr['policy'] or 'none'}" + (f" -> {fr['rule']}" if fr["rule"] else ""))
+    if not fr["matched"]:
+        lines.append(f"  not matched: {fr['why_not']}")
+    if fr.get("anchor"):
+        a = fr["anchor"]
+        lines.append(f"  anchor (first unflown departure or check-in): {a['utc']} = {a['local']} ({a['zone']})")
+    for w in fr["windows"]:
+        start = f"after {w['after']['utc']} ({w['after']['local']})" if w["after"] else "from booking"
+        end = f"up to {w['until']['utc']} ({w['until']['local']}) inclusive" if w["until"] else "with no end"
+        mark = "*" if w["in_force"] else " "
+        lines.append(f"  {mark} {w['id']}: {w['penalty']}; {start} {end}")
+    for r in fr["rounding"]:
+        lines.append(f"  rounding {r['rule']}: {r['percent']}% of {r['charge']} = {r['exact']} -> {r['rounded']} "
+                     f"({r['rounding']})")  # fmt: skip
+    fd = fr["decision"]
+    lines.append(f"  fare rules alone: {fd['outcome']}, refund {fd['refund']} {cur}")
+    lines.append("")
+    lines.append("Regulations:")
+    for r in data["regulations"]:
+        status = "APPLIES" if r["applies"] else "does not apply"
+        lines.append(f"  {r['id']} ({r['policy']}): {status}")
+        lines.extend(f"    - {why}" for why in r["why"] + r["why_not"] + r["notes"])
+        if r["compensation"]:
+            lines.append(f"    - {r['compensation']}")
+        if r["due_by"]:
+            lines.append(f"    - due by {r['due_by']}")
+    lines.append("Waivers:")
+    for w in data["waivers"]:
+        status = ("WINNER" if w["winner"] else "matched") if w["matched"] else "not matched"
+        extra = f", would add {w['would_add']} {cur}" if w["matched"] else ""
+        evidence = "" if w["evidence_present"] else ", evidence missing"
+        lines.append(f"  {w['id']} ({w['policy']}): {status}{extra}{evidence}")
+        lines.extend(f"    - {why}" for why in w["why_not"])
+    lines.append("")
+    lines.append("Amounts:")
+    for h in d["rules"]:
+        amount = f"{h['amount']} {h.get('currency', cur)}"
+        note = f"  ({h['note']})" if h["note"] else ""
+        lines.append(f"  {h['effect']:<15} {amount:>16}  {h['component']:<16} {h['rule']}{note}")
+    lines.append("")
+    funded = ", ".join(f"{k} {v}" for k, v in d["funded_by"].items())
+    lines.append(f"Decision: {d['outcome']}; paid {d['paid']}, refund {d['refund']}, penalty {d['penalty']}, "
+                 f"non-refundable {d['non_refundable']} {cur}; funded by {funded}")  # fmt: skip
+    if d["waivers"] or d["also_matched"]:
+        also = ", ".join(d["also_matched"]) or "none"
+        lines.append(f"  waiver: {', '.join(d['waivers']) or 'none'}; also matched: {also}")
+    if d["regulations"]:
+        lines.append(f"  regulations: {', '.join(d['regulations'])}; due by {d['due_by'] or '-'}")
+    if d["compensation"]:
+        c = d["compensation"]
+        lines.append(f"  compensation: {c['amount']} {c['currency']} ({c['regulation']}), paid apart from the refund")
+    if d["reason"]:
+        lines.append(f"  reason: {d['reason']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,22 @@
+"""The submit pipeline: plan each eligible refund in the journal, then send them all.
+
+``plan`` turns decisions into journal plans (deterministic idempotency keys);
+``pipeline`` sends planned and in-flight refunds through any supplier adapter,
+bounded in concurrency and paced by the shared rate limiter, with the quote
+check; ``fates`` says what became of every order; ``progress`` draws the bar.
+"""
+
+from refundctl.submit.fates import Fate, fate_of_decision, fate_of_entry, summarize
+from refundctl.submit.pipeline import Pipeline, Settings
+from refundctl.submit.plan import idempotency_key, plan_for
+
+__all__ = [
+    "Fate",
+    "Pipeline",
+    "Settings",
+    "fate_of_decision",
+    "fate_of_entry",
+    "idempotency_key",
+    "plan_for",
+    "summarize",
+]

@@ -1,0 +1,116 @@
+"""Shared fixtures: a real sandbox server on a free loopback port.
+
+``sandbox`` is a server with default settings (no faults, the orders in
+tests/data/sandbox_orders.json, quotes from the real engine and shipped
+policies). ``sandbox_factory(**options)`` starts more, each with its own
+settings, for example::
+
+    def test_survives_drops(sandbox_factory):
+        box = sandbox_factory(drop_rate=0.5, seed=7)
+        client = httpx.Client(base_url=box.base_url, headers=box.headers)
+
+Options: any FaultConfig field (rate_limit, error_rate, drop_rate, latency_ms,
+jitter_ms, failure_rate, seed), plus orders (paths), quoter, state (SQLite path),
+token, quote_skew, quote_ttl, settle_after and clock. Every server started is
+stopped when the test ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+from refundctl.cli.sandbox import engine_quoter
+from refundctl.orders import load_orders
+from refundctl.orders.model import Order
+from refundctl.sandbox.app import Clock, Quoter, SandboxSettings, create_app, utcnow
+from refundctl.sandbox.faults import FaultConfig
+from refundctl.sandbox.server import SandboxServer, bind, drop_connection
+from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
+
+DATA = Path(__file__).parent / "data"
+SANDBOX_ORDERS = DATA / "sandbox_orders.json"
+SANDBOX_TOKEN = "test-token"
+
+
+@dataclass
+class RunningSandbox:
+    base_url: str
+    token: str
+    orders: dict[str, Order]
+    store: Store
+    server: SandboxServer
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def stop(self) -> None:
+        """Stop serving and close the store; returns once both are done."""
+        self.server.stop()
+        self.store.close()
+
+
+class SandboxFactory(Protocol):
+    def __call__(
+        self,
+        *,
+        orders: Sequence[Path | str] = ...,
+        quoter: Quoter | None = ...,
+        state: Path | None = ...,
+        token: str = ...,
+        quote_skew: Decimal | str = ...,
+        quote_ttl: float = ...,
+        settle_after: float = ...,
+        clock: Clock = ...,
+        **faults: Any,
+    ) -> RunningSandbox: ...
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[SandboxFactory]:
+    running: list[RunningSandbox] = []
+
+    def start(
+        *,
+        orders: Sequence[Path | str] = (SANDBOX_ORDERS,),
+        quoter: Quoter | None = None,
+        state: Path | None = None,
+        token: str = SANDBOX_TOKEN,
+        quote_skew: Decimal | str = "0",
+        quote_ttl: float = 900.0,
+        settle_after: float = 0.5,
+        clock: Clock = utcnow,
+        **faults: Any,
+    ) -> RunningSandbox:
+        loaded = load_orders([str(p) for p in orders])
+        store: Store = SqliteStore(state) if state else MemoryStore()
+        settings = SandboxSettings(
+            token=token,
+            faults=FaultConfig(**faults),
+            quote_skew=Decimal(quote_skew),
+            quote_ttl=quote_ttl,
+            settle_after=settle_after,
+        )
+        app = create_app(loaded, store, quoter or engine_quoter(None), settings, dropper=drop_connection, clock=clock)
+        server = SandboxServer(app, bind("127.0.0.1", 0))
+        server.start()
+        box = RunningSandbox(server.base_url, token, {o.id: o for o in loaded}, store, server)
+        running.append(box)
+        return box
+
+    yield start
+    # uvicorn takes ~0.2 s to wind down; let that overlap the next test rather than wait.
+    for box in running:
+        threading.Thread(target=box.stop, name=f"stop {box.base_url}", daemon=True).start()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: SandboxFactory) -> RunningSandbox:
+    return sandbox_factory()

@@ -1,0 +1,156 @@
+"""The journal: schema and foreign files, planning, transitions, durability across a crash."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from refundctl.errors import JournalError
+from refundctl.journal import APPLICATION_ID, Journal, Plan
+
+
+def plan(order_id: str = "ORD-1", amount: str = "10.00") -> Plan:
+    return Plan(
+        order_id=order_id,
+        idempotency_key=f"key-{order_id}",
+        amount=Decimal(amount),
+        currency="CNY",
+        outcome="full",
+        reason=None,
+        waivers=("W1",),
+        due_by=date(2026, 1, 8),
+    )
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    j = Journal.open(tmp_path / "j.sqlite")
+    yield j
+    j.close()
+
+
+def test_plans_round_trip_exactly_and_only_once(journal: Journal) -> None:
+    assert journal.plan([plan("A"), plan("B", "0.10")]) == 2
+    assert journal.plan([plan("A", "99.00"), plan("C")]) == 1  # A keeps its first plan
+    a = journal.get("A")
+    assert a is not None
+    assert (a.plan, a.state, a.attempts) == (plan("A"), "planned", 0)
+    assert [e.order_id for e in journal.entries()] == ["A", "B", "C"]
+    assert journal.get("B").plan.amount == Decimal("0.10")  # type: ignore[union-attr]
+    assert journal.get("nope") is None
+
+
+def test_transitions_record_the_body_answer_and_attempts(journal: Journal) -> None:
+    journal.plan([plan("A"), plan("B"), plan("C")])
+    journal.mark_sent("A", Decimal("9.50"), "q_1", Decimal("9.50"))
+    sent = journal.get("A")
+    assert sent is not None
+    assert (sent.state, sent.sent_amount, sent.quote_id, sent.sent_at is not None) == (
+        "sent",
+        Decimal("9.50"),
+        "q_1",
+        True,
+    )
+    journal.mark_accepted("A", refund_id="rf_1", status="pending", answer={"id": "rf_1"}, attempts=2)
+    journal.mark_rejected("B", error_type="amount_exceeds_paid", error="too much", attempts=1)
+    journal.mark_failed("C", error="gave up", attempts=8)
+    a, b, c = journal.entries()
+    assert (a.state, a.refund_id, a.answer, a.attempts) == ("accepted", "rf_1", {"id": "rf_1"}, 2)
+    assert (b.state, b.error_type, b.error) == ("rejected", "amount_exceeds_paid", "too much")
+    assert (c.state, c.error_type, c.attempts) == ("failed", "transport", 8)
+    assert [e.order_id for e in journal.entries(["failed", "rejected"])] == ["B", "C"]
+    journal.record_status("A", status="succeeded", answer={"id": "rf_1", "status": "succeeded"})
+    assert journal.get("A").refund_status == "succeeded"  # type: ignore[union-attr]
+
+
+def test_updating_an_unknown_order_is_an_error(journal: Journal) -> None:
+    with pytest.raises(JournalError, match="not in journal"):
+        journal.mark_failed("ghost", error="x", attempts=1)
+
+
+def test_bind_refuses_another_run(journal: Journal) -> None:
+    journal.bind(api="http://127.0.0.1:1", adapter="sandbox")
+    journal.bind(api="http://127.0.0.1:1", adapter="sandbox")
+    assert journal.meta("api") == "http://127.0.0.1:1"
+    with pytest.raises(JournalError, match="belongs to another run"):
+        journal.bind(api="https://elsewhere")
+
+
+def test_reopen_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = Journal.open(path)
+    j.plan([plan()])
+    j.close()
+    j = Journal.open(path)
+    assert j.get("ORD-1") is not None
+    j.close()
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(JournalError, match="not a refundctl journal"):
+        Journal.open(path)
+
+
+def test_text_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text('{"not": "a database"}' * 100)
+    with pytest.raises(JournalError, match="not a refundctl journal"):
+        Journal.open(path)
+
+
+def test_other_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    Journal.open(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(JournalError, match="schema 99"):
+        Journal.open(path)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    db.close()
+
+
+def test_missing_journal_without_create(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="no journal at"):
+        Journal.open(tmp_path / "none.sqlite", create=False)
+
+
+def test_each_transition_survives_sigkill(tmp_path: Path) -> None:
+    """A committed transition is on disk the moment the call returns, whatever kills us next."""
+    path = tmp_path / "j.sqlite"
+    script = f"""
+import os, signal
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from refundctl.journal import Journal, Plan
+j = Journal.open(Path({str(path)!r}))
+j.plan([Plan("A", "k", Decimal("1.00"), "CNY", "full", None, (), date(2026, 1, 1))])
+j.mark_sent("A", Decimal("1.00"), None, None)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], check=False, timeout=30)
+    assert proc.returncode == -9
+    j = Journal.open(path)
+    assert j.get("A").state == "sent"  # type: ignore[union-attr]
+    j.close()
+
+
+def test_planning_is_one_transaction(journal: Journal) -> None:
+    clash = Plan("B", plan("A").idempotency_key, Decimal("1.00"), "CNY", "full", None, (), None)
+    with pytest.raises(JournalError, match="cannot plan"):
+        journal.plan([plan("A"), clash])
+    assert journal.entries() == []  # A was rolled back with B

@@ -1,0 +1,109 @@
+"""``refundctl track``: status, age, due dates, --sync against the sandbox, --overdue exit code."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from refundctl.cli.main import cli
+from refundctl.cli.track import find_journal, track_row
+from refundctl.errors import ExitCode, JournalError
+from refundctl.journal import Journal, Plan
+
+ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
+LATER = (datetime.now(UTC) + timedelta(days=400)).isoformat()
+
+
+def invoke(box: Any, tmp_path: Path, *args: str, token: str | None = None) -> Result:
+    env = {
+        "REFUNDCTL_TOKEN": box.token if token is None else token,
+        "REFUNDCTL_API": None,
+        "REFUNDCTL_CONFIG": None,
+        "REFUNDCTL_PROFILE": None,
+        "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
+    }
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def submitted(box: Any, tmp_path: Path) -> Path:
+    journal = tmp_path / "orders.journal.sqlite"
+    result = invoke(box, tmp_path, "submit", str(ORDERS), "--api", box.base_url, "--journal", str(journal))
+    assert result.exit_code == ExitCode.OK, result.output
+    return journal
+
+
+def track(box: Any, tmp_path: Path, journal: Path, *args: str, token: str | None = None) -> Result:
+    return invoke(box, tmp_path, "track", "--journal", str(journal), "-o", "json", *args, token=token)
+
+
+def test_lists_submitted_refunds_and_sync_follows_them_to_the_end(sandbox_factory: Any, tmp_path: Path) -> None:
+    box = sandbox_factory(settle_after=0.3)
+    journal = submitted(box, tmp_path)
+    before = json.loads(track(box, tmp_path, journal).stdout)
+    assert {r["status"] for r in before} == {"pending"}
+    assert all(r["due_by"] and r["age_days"] == 0 and r["overdue"] is False for r in before)
+    time.sleep(0.4)
+    synced = track(box, tmp_path, journal, "--sync")
+    assert synced.exit_code == ExitCode.OK, synced.output
+    assert {r["status"] for r in json.loads(synced.stdout)} == {"succeeded"}
+    assert "3 refund(s), 0 overdue" in synced.stderr
+
+
+def test_overdue_exits_5_until_the_money_arrives(sandbox_factory: Any, tmp_path: Path) -> None:
+    box = sandbox_factory(settle_after=0.2, failure_rate=1.0)
+    journal = submitted(box, tmp_path)
+    late = track(box, tmp_path, journal, "--overdue", "--as-of", LATER)
+    assert late.exit_code == ExitCode.OVERDUE
+    assert len(json.loads(late.stdout)) == 3
+    time.sleep(0.3)
+    failed = track(box, tmp_path, journal, "--sync", "--overdue", "--as-of", LATER)
+    assert failed.exit_code == ExitCode.OVERDUE  # a failed refund is still money not returned
+    assert {r["status"] for r in json.loads(failed.stdout)} == {"failed"}
+    on_time = track(box, tmp_path, journal, "--overdue")
+    assert (on_time.exit_code, json.loads(on_time.stdout)) == (ExitCode.OK, [])
+
+
+def test_sync_with_a_refused_token_exits_4(sandbox: Any, tmp_path: Path) -> None:
+    journal = submitted(sandbox, tmp_path)
+    result = track(sandbox, tmp_path, journal, "--sync", token="nope-secret")
+    assert result.exit_code == ExitCode.AUTH
+    assert "nope-secret" not in result.stderr
+
+
+def test_missing_journal_is_a_clear_error(sandbox: Any, tmp_path: Path) -> None:
+    result = track(sandbox, tmp_path, tmp_path / "none.sqlite")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "no journal at" in result.stderr
+
+
+def test_find_journal(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="no journal in"):
+        find_journal(tmp_path)
+    Journal.open(tmp_path / "a.journal.sqlite").close()
+    assert find_journal(tmp_path) == tmp_path / "a.journal.sqlite"
+    Journal.open(tmp_path / "b.journal.sqlite").close()
+    with pytest.raises(JournalError, match="2 journals"):
+        find_journal(tmp_path)
+
+
+def test_row_is_overdue_only_after_the_due_date_and_until_success(tmp_path: Path) -> None:
+    j = Journal.open(tmp_path / "j.sqlite")
+    j.plan([Plan("A", "k", Decimal("5.00"), "CNY", "full", None, (), date(2026, 1, 8))])
+    entry = j.get("A")
+    assert entry is not None
+    at = datetime(2026, 1, 8, 23, 0, tzinfo=UTC)
+    assert track_row(entry, at)["overdue"] is False
+    assert track_row(entry, at + timedelta(hours=2))["overdue"] is True
+    j.mark_sent("A", Decimal("5.00"), None, None)
+    j.mark_accepted("A", refund_id="rf", status="succeeded", answer={}, attempts=1)
+    done = j.get("A")
+    assert done is not None
+    assert track_row(done, at + timedelta(days=30))["overdue"] is False
+    j.close()
