@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -51,20 +50,6 @@ class OrderRules(Protocol):
     def order_policy(self, order_id: str) -> tuple[Policy | None, str]: ...
 
 
-def with_fallback(policies: PolicySet, policy: Policy) -> PolicySet:
-    """``policies`` plus ``policy`` for the suppliers no policy file covers (files always win).
-
-    TODO(lead): belongs in ``PolicySet.with_fallback``; kept here to leave loader.py alone.
-    """
-    by_supplier: dict[tuple[str, str], Policy] = dict(policies.by_supplier)
-    for code in sorted(policy.suppliers):
-        by_supplier.setdefault((policy.kind, code), policy)
-    if len(by_supplier) == len(policies.by_supplier):
-        return policies
-    digest = hashlib.sha256(f"{policies.digest}\0{policy.file}\0{policy!r}".encode()).hexdigest()[:16]
-    return replace(policies, policies=(*policies.policies, policy), by_supplier=by_supplier, digest=digest)
-
-
 def explain(decision: Decision, policy_file: str | None, note: str) -> Decision:
     """Add ``note`` (where the supplier's rule came from) to every hit of that rule, and to the reason."""
     hits = tuple(
@@ -84,7 +69,7 @@ def decide_with_supplier_rules(
     if not isinstance(supplier, OrderRules):
         return decide(order, policies, as_of), policies.digest
     policy, note = supplier.order_policy(order.id)
-    used = policies if policy is None else with_fallback(policies, policy)
+    used = policies if policy is None else policies.with_fallback(policy)
     return explain(decide(order, used, as_of), None if policy is None else policy.file, note), used.digest
 
 

@@ -23,7 +23,7 @@ from refundctl.orders.model import FlightOrder
 from refundctl.orders.parse import parse_order
 from refundctl.policy import Policy, load_policies
 from refundctl.policy.schema import build_policy
-from refundctl.smoke import decide_with_supplier_rules, with_fallback
+from refundctl.smoke import decide_with_supplier_rules
 
 DATA = Path(__file__).parent / "data" / "duffel"
 BEFORE = datetime.fromisoformat("2026-05-01T10:00:00+00:00")
@@ -207,7 +207,7 @@ def test_with_fallback_leaves_covered_carriers_alone() -> None:
     data = duffel_order()
     zz_policy, _ = conditions_policy(data, to_order(data))
     assert zz_policy is not None
-    merged = with_fallback(policies, zz_policy)
+    merged = policies.with_fallback(zz_policy)
     assert merged.for_supplier("airline", "ZZ") is zz_policy
     assert merged.for_supplier("airline", "ZA") is policies.for_supplier("airline", "ZA")
     raw = policy_data(to_order(data), (True, "10.00", "GBP"))
@@ -215,4 +215,4 @@ def test_with_fallback_leaves_covered_carriers_alone() -> None:
     raw["policy"]["carriers"] = ["ZA"]  # the shipped policies cover ZA already
     za_policy, issues = build_policy(raw, "duffel:x", {})
     assert za_policy is not None, issues
-    assert with_fallback(policies, za_policy) is policies
+    assert policies.with_fallback(za_policy) is policies

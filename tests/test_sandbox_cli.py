@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import httpx
 import pytest
 from conftest import SANDBOX_ORDERS
 
+from refundctl.cli.sandbox import engine_quoter
 from refundctl.errors import ExitCode
+from refundctl.orders import load_orders
 
 REFUND = {"order_id": "ZA-1001", "amount": "100.00", "currency": "CNY"}
 
@@ -143,3 +146,13 @@ def test_non_loopback_host_needs_the_flag_and_warns() -> None:
     assert "warning" in proc.stderr.readline()
     proc.terminate()
     proc.communicate(timeout=10)
+
+
+def test_quote_as_of_prices_every_quote_at_that_instant() -> None:
+    order = next(o for o in load_orders([str(SANDBOX_ORDERS)]) if o.id == "ZA-1001")
+    fixed = engine_quoter(None, datetime(2026, 11, 1, tzinfo=UTC))
+    live = engine_quoter(None)
+    after_departure = datetime(2027, 1, 1, tzinfo=UTC)
+    # Early in the 10% window the fixed quoter ignores the request's (much later) time.
+    assert fixed(order, after_departure) == fixed(order, datetime(2026, 11, 2, tzinfo=UTC))
+    assert fixed(order, after_departure) != live(order, after_departure)

@@ -82,3 +82,22 @@ def test_sigkill_at_random_points_then_rerun_creates_each_refund_exactly_once(
     assert {e.state for e in j.entries()} == {"accepted"}
     assert sorted(e.refund_id for e in j.entries()) == sorted(box.store.refunds_for(oid)[0].id for oid in ids)
     j.close()
+
+
+def test_ctrl_c_exits_130_with_the_journal_committed(sandbox_factory: Any, tmp_path: Path) -> None:
+    orders, ids = _orders(tmp_path)
+    box = sandbox_factory(orders=[orders], latency_ms=20)  # slow enough to interrupt mid-run
+    env = os.environ | {"REFUNDCTL_TOKEN": box.token, "XDG_CONFIG_HOME": str(tmp_path)}
+    argv = [sys.executable, "-m", "refundctl", "submit", str(orders), "--api", box.base_url, "--concurrency", "2"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    j = Journal.open(tmp_path / "orders.journal.sqlite", create=False)
+    accepted = {e.order_id for e in j.entries() if e.state == "accepted"}
+    j.close()
+    created = {oid for oid in ids if box.store.refunds_for(oid)}
+    assert 0 < len(accepted) < len(ids)
+    assert accepted <= created  # every refund the journal calls accepted exists on the server

@@ -25,16 +25,22 @@ from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probabili
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection, is_loopback
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
+from .options import AsOf
+
 TOKEN_ENV = "REFUNDCTL_SANDBOX_TOKEN"
 T = TypeVar("T")
 
 
-def engine_quoter(policy_dir: Path | None) -> Quoter:
-    """Quotes what the project's own engine decides under the given (or shipped) policies."""
+def engine_quoter(policy_dir: Path | None, quote_as_of: datetime | None = None) -> Quoter:
+    """Quotes what the project's own engine decides under the given (or shipped) policies.
+
+    With ``quote_as_of`` every quote is priced at that instant instead of the request's,
+    so a demo or CI run quotes the same amounts on any day.
+    """
     policies = load_policies(policy_dir)
 
     def quote(order: Order, as_of: datetime) -> tuple[Decimal, str]:
-        decision = decide(order, policies, as_of)
+        decision = decide(order, policies, quote_as_of or as_of)
         return decision.refund, decision.currency
 
     return quote
@@ -124,6 +130,11 @@ def sandbox() -> None:
     show_default=True,
     help="Seconds a quote stays valid.",
 )
+@click.option(
+    "--quote-as-of",
+    type=AsOf(),
+    help="Price quotes as if at this instant [default: the time of each request].",
+)
 @click.option("--print-config", is_flag=True, help="Print base_url, token and seed as JSON on stdout.")
 def serve(
     host: str,
@@ -141,6 +152,7 @@ def serve(
     settle_after: float,
     quote_skew: str | None,
     quote_ttl: float,
+    quote_as_of: datetime | None,
     print_config: bool,
 ) -> None:
     """Serve the sandbox refund API until SIGINT or SIGTERM."""
@@ -164,7 +176,7 @@ def serve(
         settle_after=settle_after,
     )
     orders = _orders(order_files)
-    quoter = engine_quoter(policy_dir)
+    quoter = engine_quoter(policy_dir, quote_as_of)
     store = _store(state)
     try:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from refundctl.errors import PolicyError, Problem
@@ -37,6 +37,20 @@ class PolicySet:
 
     def for_supplier(self, kind: str, code: str) -> Policy | None:
         return self.by_supplier.get((kind, code))
+
+    def with_fallback(self, policy: Policy) -> PolicySet:
+        """These policies plus ``policy`` for the suppliers no policy file covers (files always win).
+
+        A supplier's own rule (e.g. Duffel's order conditions) changes decisions, so it
+        changes the digest too, and with it every idempotency key.
+        """
+        by_supplier = dict(self.by_supplier)
+        for code in sorted(policy.suppliers):
+            by_supplier.setdefault((policy.kind, code), policy)
+        if len(by_supplier) == len(self.by_supplier):
+            return self
+        digest = hashlib.sha256(f"{self.digest}\0{policy.file}\0{policy!r}".encode()).hexdigest()[:16]
+        return replace(self, policies=(*self.policies, policy), by_supplier=by_supplier, digest=digest)
 
 
 def default_directory() -> Path:

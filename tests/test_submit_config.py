@@ -1,0 +1,153 @@
+"""Config profiles, flag/env/file precedence, token sources, and the progress bar."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from refundctl.config import is_loopback, load_profile, resolve_api, resolve_target, resolve_token
+from refundctl.errors import ConfigError
+from refundctl.submit.fates import Fate
+from refundctl.submit.progress import Progress
+
+CONFIG = """
+profile = "staging"
+
+[profiles.staging]
+api = "https://staging.example.com/"
+adapter = "sandbox"
+token_file = "{token}"
+default_service_level_days = 7
+
+[profiles.bad]
+api = "x"
+colour = "blue"
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("REFUNDCTL_CONFIG", "REFUNDCTL_PROFILE", "REFUNDCTL_API", "REFUNDCTL_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    token = tmp_path / "staging.token"
+    token.write_text("file-token\n")
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(token=token))
+    monkeypatch.setenv("REFUNDCTL_CONFIG", str(path))
+    return path
+
+
+def test_no_config_file_is_an_empty_profile() -> None:
+    profile = load_profile(None)
+    assert (profile.name, profile.api, profile.default_service_level_days) == (None, None, 14)
+
+
+def test_default_profile_from_the_file(config: Path) -> None:
+    profile = load_profile(None)
+    assert (profile.name, profile.api, profile.default_service_level_days) == (
+        "staging",
+        "https://staging.example.com/",
+        7,
+    )
+
+
+def test_flags_over_environment_over_config(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    profile = load_profile(None)
+    assert resolve_api(None, profile) == "https://staging.example.com"
+    monkeypatch.setenv("REFUNDCTL_API", "http://127.0.0.1:9000")
+    assert resolve_api(None, profile) == "http://127.0.0.1:9000"
+    assert resolve_api("http://localhost:1", profile) == "http://localhost:1"
+    assert resolve_token(None, profile) == "file-token"
+    monkeypatch.setenv("REFUNDCTL_TOKEN", "env-token")
+    assert resolve_token(None, profile) == "env-token"
+    flag_file = config.parent / "flag.token"
+    flag_file.write_text("flag-token")
+    assert resolve_token(flag_file, profile) == "flag-token"
+
+
+def test_target_never_shows_its_token(config: Path) -> None:
+    target = resolve_target(load_profile(None), None, None, None)
+    assert (target.api, target.adapter) == ("https://staging.example.com", "sandbox")
+    assert "file-token" not in repr(target)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("bad", "unknown key"), ("nope", "no profile 'nope'")],
+)
+def test_bad_profiles(config: Path, name: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_profile(name)
+
+
+def test_unreadable_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("profile = ")
+    monkeypatch.setenv("REFUNDCTL_CONFIG", str(path))
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_profile(None)
+    monkeypatch.setenv("REFUNDCTL_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError, match="no config file"):
+        load_profile(None)
+
+
+@pytest.mark.parametrize("api", [None, "ftp://x", "not a url"])
+def test_bad_or_missing_api(api: str | None) -> None:
+    with pytest.raises(ConfigError):
+        resolve_api(api, load_profile(None))
+
+
+def test_token_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no API token"):
+        resolve_token(None, load_profile(None))
+    empty = tmp_path / "empty"
+    empty.write_text("  \n")
+    with pytest.raises(ConfigError, match="is empty"):
+        resolve_token(empty, load_profile(None))
+    with pytest.raises(ConfigError, match="cannot read token file"):
+        resolve_token(tmp_path / "missing", load_profile(None))
+
+
+@pytest.mark.parametrize(
+    ("api", "loopback"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost", True),
+        ("http://[::1]:9", True),
+        ("https://refunds.example.com", False),
+        ("http://10.0.0.1", False),
+    ],
+)
+def test_is_loopback(api: str, loopback: bool) -> None:
+    assert is_loopback(api) is loopback
+
+
+def _fate(fate: str) -> Fate:
+    return Fate("A", fate, "full", "CNY", Decimal(1), None, None, None, None, 0, None, "")
+
+
+def test_progress_bar_shows_done_failed_rate_and_time_left() -> None:
+    out = io.StringIO()
+    progress = Progress(4, out, enabled=True, interval=0)
+    for fate in ("accepted", "failed", "accepted", "accepted"):
+        progress(_fate(fate))
+    progress.close()
+    text = out.getvalue()
+    assert "4/4 done, 1 not accepted" in text and "/s" in text and "left" in text
+    assert text.endswith("\n")
+
+
+def test_progress_bar_is_silent_when_disabled() -> None:
+    out = io.StringIO()
+    progress = Progress(4, out, enabled=False)
+    progress(_fate("accepted"))
+    progress.close()
+    assert out.getvalue() == ""
