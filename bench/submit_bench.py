@@ -12,6 +12,8 @@ Run ``python bench/submit_bench.py [COUNT]``. Each phase gets a fresh sandbox
    achieved request rate and how many 429 answers it received (every retry in
    this phase is a 429, since no other fault is on: attempts beyond one per
    refund, from the journal).
+4. The transport choice: the same POSTs through httpx's default transport,
+   httpx over ``httpx_aiohttp``, and raw aiohttp.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 from sandbox_capacity import _order
+
+from refundctl.client import build_client
 
 TOKEN = "bench-token"
 
@@ -110,7 +115,45 @@ async def _plain(api: str, bodies: list[str], concurrency: int) -> tuple[float, 
         return time.perf_counter() - start, created
 
 
-def measure(count: int = 20_000, concurrency: int = 32, limit: int = 200, limited_count: int = 3_000) -> dict[str, Any]:
+async def _httpx(client: httpx.AsyncClient, bodies: list[str], concurrency: int, prefix: str) -> float:
+    """POST every body through ``client`` (keys ``prefix-N``); requests per second."""
+    queue = iter(enumerate(bodies))
+
+    async def worker() -> None:
+        for n, body in queue:
+            headers = {"Idempotency-Key": f"{prefix}-{n}", "Content-Type": "application/json"}
+            (await client.post("/v1/refunds", content=body, headers=headers)).raise_for_status()
+
+    async with client:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return len(bodies) / (time.perf_counter() - start)
+
+
+def _transports(orders: Path, count: int, concurrency: int) -> dict[str, float]:
+    """The transport choice: the same POSTs through httpx's default transport, httpx over aiohttp, raw aiohttp."""
+    bodies = [json.dumps({"order_id": f"BENCH-{n}", "amount": "500.00", "currency": "CNY"}) for n in range(3 * count)]
+    limits = httpx.Limits(max_connections=concurrency)
+    with _sandbox(orders) as api:
+        default = httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits)
+        over_aiohttp = build_client(api, TOKEN, concurrency=concurrency)
+        default_rps = asyncio.run(_httpx(default, bodies[:count], concurrency, "default"))
+        over_aiohttp_rps = asyncio.run(_httpx(over_aiohttp, bodies[count : 2 * count], concurrency, "aiohttp"))
+        aiohttp_rps = count / asyncio.run(_plain(api, bodies[2 * count :], concurrency))[0]
+    return {
+        "httpx_default_rps": round(default_rps, 1),
+        "httpx_aiohttp_rps": round(over_aiohttp_rps, 1),
+        "aiohttp_rps": round(aiohttp_rps, 1),
+    }
+
+
+def measure(
+    count: int = 20_000,
+    concurrency: int = 32,
+    limit: int = 200,
+    limited_count: int = 3_000,
+    transport_count: int = 3_000,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         orders = Path(tmp) / "orders.jsonl"
         orders.write_text("".join(json.dumps(_order(n)) + "\n" for n in range(count)))
@@ -134,6 +177,9 @@ def measure(count: int = 20_000, concurrency: int = 32, limit: int = 200, limite
                 limited, api, Path(tmp) / "b.journal.sqlite", "--concurrency", str(concurrency), "--rate", f"{limit}/s"
             )
         limited_seconds, attempts, limited_accepted = _journal_figures(Path(tmp) / "b.journal.sqlite")
+        spare = Path(tmp) / "transport.jsonl"
+        spare.write_text("".join(json.dumps(_order(n)) + "\n" for n in range(3 * transport_count)))
+        transports = _transports(spare, transport_count, concurrency)
 
     submit_rps = count / send_seconds
     plain_rps = created / plain_seconds
@@ -152,6 +198,7 @@ def measure(count: int = 20_000, concurrency: int = 32, limit: int = 200, limite
         "limited_achieved_share": round(attempts / limited_seconds / limit, 3),
         "limited_429": attempts - limited_accepted,
         "limited_429_share": round((attempts - limited_accepted) / attempts, 4),
+        **{f"transport_{k}": v for k, v in transports.items()},
     }
 
 

@@ -6,10 +6,11 @@ failed. The key never changes once planned, and everything later only moves a
 row forward, so any state lost in a crash means at worst a resend with the same
 key, which the supplier replays instead of creating a second refund.
 
-Commits, and why batching is safe where it happens:
+Commits, and why the one batch is safe:
 
 - All ``planned`` rows of a run are inserted in one transaction, before any
-  request is sent: a crash before it commits sent nothing.
+  request is sent: a crash before it commits sent nothing. Every other step is
+  its own commit, made before the next step starts.
 - ``sent`` is committed before its request leaves, with the exact body
   (amount, quote id): a rerun resends that very body, because the supplier
   rejects a known key with another body (and a fresh quote has a new id).
@@ -18,6 +19,10 @@ Commits, and why batching is safe where it happens:
 - WAL with ``synchronous=NORMAL``: a commit survives SIGKILL of this process
   (it is in the WAL file); only an OS crash or power cut may roll back the last
   commits, and rolled-back rows are again planned or sent: resent, same key.
+
+A lost journal, or a second machine, plans the same keys again (they derive
+from the refund itself): the supplier replays them, and an adapter that meets
+"key used with another body" (another quote id) finds the existing refund.
 """
 
 from __future__ import annotations
@@ -37,7 +42,6 @@ from refundctl.errors import JournalError
 APPLICATION_ID = 0x52464E44  # "RFND": tells our journals from any other SQLite file
 SCHEMA_VERSION = 1
 State = Literal["planned", "sent", "accepted", "rejected", "failed"]
-STATES: tuple[State, ...] = ("planned", "sent", "accepted", "rejected", "failed")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,7 +70,6 @@ CREATE TABLE refunds (
     sent_at TEXT,
     synced_at TEXT
 );
-CREATE INDEX refunds_by_state ON refunds (state);
 """
 
 
@@ -211,10 +214,11 @@ class Journal:
         self._db.close()
 
     @contextlib.contextmanager
-    def _integrity(self, what: str) -> Iterator[None]:
+    def _errors(self, what: str) -> Iterator[None]:
+        """SQLite failures (a clash, a full disk, another process holding the lock) as a JournalError."""
         try:
             yield
-        except sqlite3.IntegrityError as exc:
+        except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: {what}: {exc}") from None
 
     @contextlib.contextmanager
@@ -236,7 +240,7 @@ class Journal:
         Resending a journal's keys to another API, or planning under other
         policies, would defeat the journal: those are different runs.
         """
-        with self._transaction():
+        with self._errors("cannot bind"), self._transaction():
             for key, value in values.items():
                 row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
                 if row is None:
@@ -256,24 +260,16 @@ class Journal:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM refunds WHERE order_id = ?", (order_id,)).fetchone()
         return None if row is None else _entry(row)
 
-    def entries(self, states: Iterable[State] | None = None) -> list[Entry]:
-        """Rows in planning order, optionally only those in ``states``."""
-        if states is None:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM refunds ORDER BY seq").fetchall()
-        else:
-            wanted = list(states)
-            marks = ", ".join("?" for _ in wanted)
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM refunds WHERE state IN ({marks}) ORDER BY seq", wanted
-            ).fetchall()
-        return [_entry(row) for row in rows]
+    def entries(self) -> list[Entry]:
+        """Every row, in planning order."""
+        return [_entry(row) for row in self._db.execute(f"SELECT {_COLUMNS} FROM refunds ORDER BY seq")]
 
     # -- writing: each call is one committed transaction ------------------------------
 
     def plan(self, plans: Iterable[Plan]) -> int:
         """Insert the plans of orders not yet journaled, all in one transaction; returns how many."""
         now = _iso(self._clock())
-        with self._transaction(), self._integrity("cannot plan"):
+        with self._errors("cannot plan"), self._transaction():
             cursor = self._db.executemany(
                 "INSERT INTO refunds (order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, "
                 "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
@@ -301,10 +297,11 @@ class Journal:
         now = _iso(self._clock())
         # One statement in autocommit mode is one transaction; fetchall() runs it to completion,
         # which is when SQLite commits it.
-        rows = self._db.execute(
-            f"UPDATE refunds SET {sets}, updated_at = ? WHERE order_id = ? RETURNING {_COLUMNS}",
-            (*params, now, order_id),
-        ).fetchall()
+        with self._errors(f"cannot record order {order_id}"):
+            rows = self._db.execute(
+                f"UPDATE refunds SET {sets}, updated_at = ? WHERE order_id = ? RETURNING {_COLUMNS}",
+                (*params, now, order_id),
+            ).fetchall()
         if not rows:
             raise JournalError(f"order {order_id} is not in journal {self.path}")
         return _entry(rows[0])

@@ -65,7 +65,6 @@ def test_transitions_record_the_body_answer_and_attempts(journal: Journal) -> No
     assert (a.state, a.refund_id, a.answer, a.attempts) == ("accepted", "rf_1", {"id": "rf_1"}, 2)
     assert (b.state, b.error_type, b.error) == ("rejected", "amount_exceeds_paid", "too much")
     assert (c.state, c.error_type, c.attempts) == ("failed", "transport", 8)
-    assert [e.order_id for e in journal.entries(["failed", "rejected"])] == ["B", "C"]
     journal.record_status("A", status="succeeded", answer={"id": "rf_1", "status": "succeeded"})
     assert journal.get("A").refund_status == "succeeded"  # type: ignore[union-attr]
 

@@ -17,7 +17,9 @@ ORDERS = DATA / "sandbox_orders.json"
 ORDER_IDS = [o["id"] for o in json.loads(ORDERS.read_text())]
 
 
-def submit(box: Any, tmp_path: Path, *args: str, token: str | None = None, journal: str = "j.sqlite") -> Result:
+def submit(
+    box: Any, tmp_path: Path, *args: str, token: str | None = None, journal: str = "j.sqlite", stdin: str = ""
+) -> Result:
     env = {
         "REFUNDCTL_TOKEN": box.token if token is None else token,
         "REFUNDCTL_API": None,
@@ -26,7 +28,7 @@ def submit(box: Any, tmp_path: Path, *args: str, token: str | None = None, journ
         "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
     }
     argv = ["submit", str(ORDERS), "--api", box.base_url, "--journal", str(tmp_path / journal), "-o", "jsonl"]
-    return CliRunner().invoke(cli, [*argv, "--max-time", "20", *args], env=env)
+    return CliRunner().invoke(cli, [*argv, "--max-time", "20", *args], env=env, input=stdin)
 
 
 def rows(result: Result) -> dict[str, dict[str, Any]]:
@@ -133,6 +135,18 @@ def test_remote_api_needs_yes(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "refusing to submit 3 refund(s) totalling" in result.stderr
     assert "CNY to https://refunds.example.com without --yes" in result.stderr
+
+
+def test_remote_api_asks_a_person_and_no_means_nothing_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Remote:
+        base_url = "https://refunds.example.com"
+        token = "t"
+
+    monkeypatch.setattr("refundctl.cli.submit._interactive", lambda: True)
+    result = submit(Remote(), tmp_path, stdin="n\n")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "Submit 3 refund(s) totalling" in result.stderr
+    assert "not confirmed: nothing sent" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -118,12 +118,16 @@ def _totals(amounts: Sequence[tuple[Decimal, str]]) -> str:
     return ", ".join(f"{fmt(v, c)} {c}" for c, v in sorted(totals.items()))
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _confirm(api: str, due: Sequence[Plan], yes: bool) -> None:
     """A target that is not loopback is real money: say how many and how much, and ask."""
     if yes or not due or is_loopback(api):
         return
     what = f"{len(due)} refund(s) totalling {_totals([(p.amount, p.currency) for p in due])} to {api}"
-    if not sys.stdin.isatty():
+    if not _interactive():
         raise ConfigError(f"refusing to submit {what} without --yes (not a loopback API)")
     if not click.confirm(f"Submit {what}?", default=False, err=True):
         raise ConfigError("not confirmed: nothing sent")
@@ -192,7 +196,7 @@ def run_submit(
     "--verify-quote/--no-verify-quote",
     default=True,
     show_default=True,
-    help="Ask the supplier's quote first (where offered) and refuse one below our decision.",
+    help="Ask the supplier's quote first (where offered); one below our decision by more than --tolerance is not sent.",
 )
 @click.option(
     "--tolerance",

@@ -127,7 +127,7 @@ def track(
     """List submitted refunds: status, age, due date, and whether each is overdue.
 
     The due date is the regulation's deadline from the decision, else the
-    profile's default_service_level_days after submission. A refund is overdue
+    profile's default_service_level_days after the submit's --as-of. A refund is overdue
     when that date has passed and it has not succeeded. With --sync the API is
     asked first (its URL and adapter are the journal's unless --api/--adapter say
     otherwise). Exit 5 with --overdue when any refund is overdue; exit 3 when
