@@ -57,11 +57,10 @@ def parse_amount(text: object, currency: str) -> Decimal:
         raise ValueError(f'expected a decimal amount such as "12.50", got {text!r}') from None
     if value < 0:
         raise ValueError(f"expected a non-negative amount, got {text!r}")
-    exact = value.quantize(quantum(currency), rounding=ROUNDING)
     # "12.500" is an error in CNY too: more decimals written than the currency has.
     if -value.as_tuple().exponent > minor_unit(currency):  # type: ignore[operator]
         raise ValueError(f"{text!r} has more decimals than {currency} allows ({minor_unit(currency)})")
-    return abs(exact)  # "-0" is zero, never "-0.00"
+    return abs(value.quantize(quantum(currency), rounding=ROUNDING))  # "-0" is zero, never "-0.00"
 
 
 def fmt(amount: Decimal, currency: str) -> str:

@@ -18,16 +18,20 @@ from refundctl.policy.loader import PolicySet
 
 def decide(order: Order, policies: PolicySet, as_of: datetime) -> Decision:
     """The refund ``order`` gets if cancelled at ``as_of`` (an aware datetime)."""
-    return trace(order, policies, as_of).final
+    return trace(order, policies, as_of, every_reason=False).final
 
 
-def trace(order: Order, policies: PolicySet, as_of: datetime) -> Trace:
-    """The fare-rule decision, every waiver and regulation considered, and the final decision."""
+def trace(order: Order, policies: PolicySet, as_of: datetime, *, every_reason: bool = True) -> Trace:
+    """The fare-rule decision, every waiver and regulation considered, and the final decision.
+
+    ``every_reason`` lists every condition a waiver fails (for ``explain``); without it
+    the first failed condition is enough, which is all a decision needs.
+    """
     if as_of.tzinfo is None:
         raise ValueError("as_of must carry a UTC offset")
     decide_kind = _decide_flight if isinstance(order, FlightOrder) else _decide_hotel
     fare = decide_kind(order, policies, as_of)  # type: ignore[arg-type]
-    return apply_overrides(order, policies, as_of, fare)
+    return apply_overrides(order, policies, as_of, fare, every_reason=every_reason)
 
 
 def _review(order: Order, reason: str, policy: str | None = None) -> Decision:

@@ -22,7 +22,7 @@ def iso_utc(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: several per decision, and frozen ones cost twice as much to build
 class RuleHit:
     """One amount and the rule (or window, waiver, regulation) that produced it."""
 

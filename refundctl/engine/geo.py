@@ -25,6 +25,7 @@ def _airports() -> dict[str, airportsdata.Airport]:
     return airportsdata.load("IATA")
 
 
+@cache  # a run meets the same few airports again and again
 def airport(code: str) -> Airport | None:
     """The airport with IATA code ``code``, or None if airportsdata does not know it."""
     row = _airports().get(code.upper())

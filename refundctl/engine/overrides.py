@@ -42,13 +42,19 @@ class Trace:
     final: Decision
 
 
-def apply_overrides(order: Order, policies: PolicySet, as_of: datetime, fare: Decision) -> Trace:
+def apply_overrides(
+    order: Order, policies: PolicySet, as_of: datetime, fare: Decision, *, every_reason: bool = True
+) -> Trace:
+    assessments = tuple(assess(r, order, policies, as_of) for r in sorted(policies.regulations, key=lambda r: r.id))
+    applied = [a for a in assessments if a.applies]
+    candidates = [(w, mismatches(w, order, every_reason)) for w in sorted(policies.waivers, key=lambda w: w.id)]
+    if not applied and all(why_not for _, why_not in candidates):
+        # Most orders meet no override: the fare-rule decision stands, without pricing any allocation.
+        return Trace(fare, assessments, tuple(WaiverCheck(w, tuple(why_not)) for w, why_not in candidates), fare)
     paid = allocate.components(order)
     used = allocate.consumption(order)
     flat = allocate.flat_fee_rules(order, policies)
     lines = allocate.lines_of(fare, order)
-    assessments = tuple(assess(r, order, policies, as_of) for r in sorted(policies.regulations, key=lambda r: r.id))
-    applied = [a for a in assessments if a.applies]
     if used is None:
         # Partly flown without segment bases: what was used cannot be priced, so nothing may be waived.
         checks = tuple(WaiverCheck(w, ("what was already flown cannot be priced",)) for w in policies.waivers)
@@ -57,20 +63,20 @@ def apply_overrides(order: Order, policies: PolicySet, as_of: datetime, fare: De
         if a.refund:
             lines, _ = allocate.apply(lines, Grant(a.regulation.id, a.regulation.file, "full-refund", "supplier"),
                                       paid, used, flat)  # fmt: skip
-    checks, lines, winner = _waivers(order, policies, fare, lines, paid, used, flat, bool(applied))
+    checks, lines, winner = _waivers(order, candidates, fare, lines, paid, used, flat, bool(applied))
     if not applied and winner is None:
         return Trace(fare, assessments, checks, fare)
     return Trace(fare, assessments, checks, _decision(order, fare, lines, applied, checks, winner))
 
 
-def _waivers(order: Order, policies: PolicySet, fare: Decision, lines: list[Line], paid: dict[str, Decimal],
+def _waivers(order: Order, candidates: list[tuple[Waiver, list[str]]], fare: Decision, lines: list[Line],
+             paid: dict[str, Decimal],
              used: dict[str, Decimal], flat: frozenset[str],
              regulated: bool) -> tuple[tuple[WaiverCheck, ...], list[Line], WaiverCheck | None]:  # fmt: skip
     """Every waiver checked; the lines after the winner (if any); the winner."""
     checks: list[WaiverCheck] = []
     results: dict[str, list[Line]] = {}
-    for waiver in sorted(policies.waivers, key=lambda w: w.id):
-        why_not = mismatches(waiver, order)
+    for waiver, why_not in candidates:
         if not why_not and fare.outcome == "manual_review" and not regulated:
             why_not.append("the supplier's own rules could not decide this order, so no funding split is known")
         if why_not:

@@ -50,6 +50,9 @@ def assess(regulation: Regulation, order: Order, policies: PolicySet, as_of: dat
         return Assessment(regulation, (f"in force from {regulation.in_force}, the decision is dated {today}",))
     if not isinstance(order, FlightOrder):
         return Assessment(regulation, ("applies to flights only",))
+    if not any(s.status in ("cancelled", "changed") for s in order.segments):
+        # Both rules start from a disruption; most orders have none, so say so before any geography.
+        return Assessment(regulation, ("no segment was cancelled or changed",))
     unknown = sorted({c for s in order.segments for c in (s.origin, s.destination) if airport(c) is None})
     if unknown:
         return Assessment(regulation, (f"airport(s) {', '.join(unknown)} unknown to airportsdata",))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from refundctl.engine.allocate import Grant
@@ -21,32 +23,36 @@ def travel_date(order: Order) -> date:
     return first.departs_at.astimezone(ZoneInfo(place.timezone)).date() if place else first.departs_at.date()
 
 
-def mismatches(waiver: Waiver, order: Order) -> list[str]:
-    """Every condition of ``waiver`` that ``order`` fails; empty when the order qualifies."""
+def mismatches(waiver: Waiver, order: Order, every_reason: bool = True) -> list[str]:
+    """The conditions of ``waiver`` that ``order`` fails (all, or just the first); empty when it qualifies."""
+    reasons = _failed(waiver, order)
+    return list(reasons) if every_reason else list(islice(reasons, 1))
+
+
+def _failed(waiver: Waiver, order: Order) -> Iterator[str]:
     c = waiver.conditions
     common = order.common
-    why: list[str] = []
     if c.order_kinds and order.kind not in c.order_kinds:
-        why.append(f"covers {', '.join(sorted(c.order_kinds))} orders, not {order.kind}")
+        yield f"covers {', '.join(sorted(c.order_kinds))} orders, not {order.kind}"
     if c.suppliers and common.supplier not in c.suppliers:
-        why.append(f"covers suppliers {', '.join(sorted(c.suppliers))}, not {common.supplier}")
+        yield f"covers suppliers {', '.join(sorted(c.suppliers))}, not {common.supplier}"
     if c.booked_after and common.booked_at < c.booked_after:
-        why.append(f"booked {common.booked_at.isoformat()}, before {c.booked_after.isoformat()}")
+        yield f"booked {common.booked_at.isoformat()}, before {c.booked_after.isoformat()}"
     if c.booked_before and common.booked_at >= c.booked_before:
-        why.append(f"booked {common.booked_at.isoformat()}, not before {c.booked_before.isoformat()}")
-    travel = travel_date(order)
-    if (c.travel_from and travel < c.travel_from) or (c.travel_until and travel > c.travel_until):
-        span = f"{c.travel_from or 'any date'} to {c.travel_until or 'any date'}"
-        why.append(f"travel starts {travel} (local), outside {span}")
+        yield f"booked {common.booked_at.isoformat()}, not before {c.booked_before.isoformat()}"
+    if c.travel_from or c.travel_until:
+        travel = travel_date(order)
+        if (c.travel_from and travel < c.travel_from) or (c.travel_until and travel > c.travel_until):
+            span = f"{c.travel_from or 'any date'} to {c.travel_until or 'any date'}"
+            yield f"travel starts {travel} (local), outside {span}"
     if c.traveler_tags and not c.traveler_tags & set(common.traveler_tags):
-        why.append(f"no traveller tagged {', '.join(sorted(c.traveler_tags))}")
+        yield f"no traveller tagged {', '.join(sorted(c.traveler_tags))}"
     if c.waiver_codes and not c.waiver_codes & set(common.waiver_codes):
-        why.append(f"the order carries no waiver code {', '.join(sorted(c.waiver_codes))}")
+        yield f"the order carries no waiver code {', '.join(sorted(c.waiver_codes))}"
     if c.channels and common.channel not in c.channels:
-        why.append(f"covers channels {', '.join(sorted(c.channels))}, not {common.channel}")
+        yield f"covers channels {', '.join(sorted(c.channels))}, not {common.channel}"
     if waiver.currency is not None and waiver.currency != order.currency:
-        why.append(f"its limit is in {waiver.currency}, the order in {order.currency}")
-    return why
+        yield f"its limit is in {waiver.currency}, the order in {order.currency}"
 
 
 def has_evidence(waiver: Waiver, order: Order) -> bool:

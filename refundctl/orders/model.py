@@ -1,4 +1,8 @@
-"""Typed, validated orders. Built only by ``refundctl.orders.parse``."""
+"""Typed, validated orders. Built only by ``refundctl.orders.parse``.
+
+Not frozen: one order is built per input record on the hot path, and frozen
+dataclasses cost about twice as much to construct; nothing mutates them.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +15,26 @@ SEGMENT_STATUSES = ("scheduled", "flown", "cancelled", "changed")
 HOTEL_STATUSES = ("confirmed", "stayed", "not_honored", "cancelled_by_hotel")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Charge:
     code: str
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ancillary:
     code: str
     amount: Decimal
     used: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evidence:
     waiver: str
     reference: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Segment:
     origin: str
     destination: str
@@ -48,7 +52,7 @@ class Segment:
     extraordinary_circumstances: bool = False  # the carrier says the disruption was beyond its control
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fare:
     fare_class: str
     base: Decimal
@@ -56,7 +60,7 @@ class Fare:
     fees: tuple[Charge, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stay:
     check_in: date
     nights: int
@@ -70,7 +74,7 @@ class Stay:
         return sum(self.nightly, Decimal(0)) * self.rooms
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Common:
     """Fields every order kind has."""
 
@@ -85,7 +89,7 @@ class Common:
     evidence: tuple[Evidence, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FlightOrder:
     common: Common
     fare: Fare
@@ -115,7 +119,7 @@ class FlightOrder:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HotelOrder:
     common: Common
     stay: Stay

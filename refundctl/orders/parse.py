@@ -63,20 +63,22 @@ class Fields:
             problems.append(Invalid(path or "<record>", f"expected an object, got {type(data).__name__}"))
             data = {}
         self.data: dict[str, Any] = data
-        for key in sorted(set(data) - allowed):
-            problems.append(Invalid(self.at(key), "unknown field"))
+        if not allowed.issuperset(data):
+            for key in sorted(set(data) - allowed):
+                problems.append(Invalid(self.at(key), "unknown field"))
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
     def get(self, key: str, convert: Callable[[Any], T], default: T | None = None, *, required: bool = True) -> T:
         """The converted value; on a problem, records it and returns ``default`` (type-unsafe only then)."""
-        if key not in self.data or self.data[key] is None:
+        value = self.data.get(key)
+        if value is None:
             if required:
                 self.problems.append(Invalid(self.at(key), "required field is missing"))
             return default  # type: ignore[return-value]
         try:
-            return convert(self.data[key])
+            return convert(value)
         except (ValueError, TypeError) as exc:
             self.problems.append(Invalid(self.at(key), str(exc)))
             return default  # type: ignore[return-value]
@@ -92,9 +94,10 @@ class Fields:
             self.problems.append(Invalid(self.at(key), f"expected a list, got {type(value).__name__}"))
             return ()
         out = []
+        path = self.at(key)
         for i, item in enumerate(value):
             before = len(self.problems)
-            converted = convert(item, f"{self.at(key)}[{i}]")
+            converted = convert(item, f"{path}[{i}]")
             if len(self.problems) == before:
                 out.append(converted)
         return tuple(out)

@@ -34,9 +34,13 @@ def output_option(default: str = "table") -> Callable[[F], F]:
     )
 
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
 def dumps(value: Any) -> str:
     """Compact, deterministic JSON (key order is the row's own)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(value)
 
 
 def _cell(value: Any) -> str:
