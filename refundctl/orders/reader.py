@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from refundctl.errors import OrderError, Problem
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
@@ -65,7 +67,7 @@ def to_record(item: RawItem) -> Record:
     source, line, data, error = item
     if error is None and isinstance(data, JsonText):
         try:
-            data = json.loads(data)
+            data = orjson.loads(str(data))  # orjson takes exact str only, not a subclass
         except ValueError as exc:
             error = f"invalid JSON: {exc}"
     if error is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
 import click
+import orjson
 from tabulate import tabulate
 
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -34,13 +35,9 @@ def output_option(default: str = "table") -> Callable[[F], F]:
     )
 
 
-# One encoder for every row: json.dumps with options builds a new one per call.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-
-
 def dumps(value: Any) -> str:
-    """Compact, deterministic JSON (key order is the row's own)."""
-    return _COMPACT.encode(value)
+    """Compact, deterministic JSON (key order is the row's own; UTF-8, nothing escaped needlessly)."""
+    return orjson.dumps(value).decode()
 
 
 def _cell(value: Any) -> str:
