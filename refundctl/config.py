@@ -17,7 +17,6 @@ the profile's ``token_file``.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from refundctl.errors import ConfigError
+from refundctl.net import is_loopback_host
 
 DEFAULT_ADAPTER = "sandbox"
 DEFAULT_SERVICE_LEVEL_DAYS = 14
@@ -121,13 +121,7 @@ def resolve_token(token_file: Path | None, profile: Profile) -> str:
 
 def is_loopback(api: str) -> bool:
     """True for localhost and loopback addresses: the only targets submit needs no confirmation for."""
-    host = urlsplit(api).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(api).hostname or "")
 
 
 @dataclass(frozen=True, slots=True)

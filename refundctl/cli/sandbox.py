@@ -17,12 +17,13 @@ import click
 
 from refundctl.engine import decide
 from refundctl.errors import ConfigError, InputError
+from refundctl.net import is_loopback_host
 from refundctl.orders import load_orders
 from refundctl.orders.model import Order
 from refundctl.policy import load_policies
 from refundctl.sandbox.app import Quoter, SandboxSettings, create_app
 from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probability, parse_rate
-from refundctl.sandbox.server import SandboxServer, bind, drop_connection, is_loopback
+from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
 from .options import AsOf
@@ -156,7 +157,7 @@ def serve(
     print_config: bool,
 ) -> None:
     """Serve the sandbox refund API until SIGINT or SIGTERM."""
-    if not is_loopback(host) and not allow_remote:
+    if not is_loopback_host(host) and not allow_remote:
         raise ConfigError(f"--host {host} is not loopback; add --allow-remote to expose the sandbox on purpose")
     latency_ms, jitter_ms = _parsed(parse_latency, latency, (0.0, 0.0))
     faults = FaultConfig(
@@ -184,7 +185,7 @@ def serve(
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         server = SandboxServer(create_app(orders, store, quoter, settings, dropper=drop_connection), sock)
-        if not is_loopback(host):
+        if not is_loopback_host(host):
             click.echo(f"refundctl sandbox: warning: listening on {host}, reachable beyond this machine", err=True)
         _announce(server.base_url, settings, print_config, len(orders))
         server.run()

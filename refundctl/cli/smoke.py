@@ -10,13 +10,13 @@ import click
 
 from refundctl.adapters import Connection, open_adapter
 from refundctl.client import RateLimiter
-from refundctl.config import load_profile, resolve_target
 from refundctl.errors import ExitCode
 from refundctl.smoke import ExchangeLog, FailureKind, SmokeResult, SmokeSettings, Step, run_smoke
 
+from .connection import ConnectionFlags, connection_options
 from .main import report_error
 from .options import as_of_option, load, policies_option
-from .submit import connection_options, parse_tolerance
+from .submit import parse_tolerance
 
 KIND_NAMES: dict[FailureKind, str] = {
     "input": "cannot be decided",
@@ -62,13 +62,7 @@ def smoke(
     tolerance_text: str,
     policy_dir: Path | None,
     as_of: datetime,
-    api: str | None,
-    profile_name: str | None,
-    adapter: str | None,
-    token_file: Path | None,
-    timeout: float,
-    max_attempts: int,
-    max_time: float,
+    connection: ConnectionFlags,
 ) -> None:
     """Smoke-test a supplier API on one order: fetch, decide, quote, submit, track.
 
@@ -80,10 +74,9 @@ def smoke(
     8 timeout.
     """
     tolerance = parse_tolerance(tolerance_text)
-    target = resolve_target(load_profile(profile_name), api, adapter, token_file)
+    target = connection.target()
     settings = SmokeSettings(order_id, load(policy_dir), as_of, commit, wait, tolerance=tolerance)
-    conn = Connection(target.api, target.token, RateLimiter(None), concurrency=1, max_attempts=max_attempts,
-                      max_time=max_time, timeout=timeout)  # fmt: skip
+    conn = connection.connection(target, RateLimiter(None), 1)
     result = asyncio.run(_run(target.adapter, conn, settings))
     for step in result.steps:
         click.echo(_line(step))

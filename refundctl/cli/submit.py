@@ -6,17 +6,16 @@ import asyncio
 import gc
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from refundctl.adapters import Connection, open_adapter
 from refundctl.client import RateLimiter
-from refundctl.config import DEFAULT_ADAPTER, Target, is_loopback, load_profile, resolve_target
+from refundctl.config import Target, is_loopback
 from refundctl.engine import Decision, decide
 from refundctl.errors import ConfigError, ExitCode, OrderError, Problem
 from refundctl.journal import Entry, Journal, Plan
@@ -28,49 +27,10 @@ from refundctl.submit.fates import COLUMNS, UNDONE
 from refundctl.submit.plan import default_due
 from refundctl.submit.progress import Progress
 
+from .connection import ConnectionFlags, connection_options
 from .options import as_of_option, load, policies_option
 
-F = TypeVar("F", bound=Callable[..., Any])
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*$")
-
-
-def connection_options(f: F) -> F:
-    """Where and as whom: shared by submit and track (flags over environment over config)."""
-    for option in reversed(
-        (
-            click.option("--api", metavar="URL", help="Refund API base URL (else $REFUNDCTL_API, else the profile)."),
-            click.option("--profile", "profile_name", metavar="NAME", help="Config file profile to use."),
-            click.option("--adapter", help=f"Supplier adapter (default: the profile's, else {DEFAULT_ADAPTER})."),
-            click.option(
-                "--token-file",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="File holding the API token (else $REFUNDCTL_TOKEN). The token itself is never a flag.",
-            ),
-            click.option(
-                "--timeout",
-                type=click.FloatRange(min=0.1),
-                default=30.0,
-                show_default=True,
-                help="Seconds to wait for one answer.",
-            ),
-            click.option(
-                "--max-attempts",
-                type=click.IntRange(min=1),
-                default=8,
-                show_default=True,
-                help="Attempts per request before it is reported failed.",
-            ),
-            click.option(
-                "--max-time",
-                type=click.FloatRange(min=0),
-                default=120.0,
-                show_default=True,
-                help="Seconds of retrying per request before it is reported failed.",
-            ),
-        )
-    ):
-        f = option(f)
-    return f
 
 
 def parse_rate(text: str | None) -> float | None:
@@ -216,13 +176,7 @@ def submit(
     orders: tuple[str, ...],
     policy_dir: Path | None,
     as_of: datetime,
-    api: str | None,
-    profile_name: str | None,
-    adapter: str | None,
-    token_file: Path | None,
-    timeout: float,
-    max_attempts: int,
-    max_time: float,
+    connection: ConnectionFlags,
     journal_path: Path | None,
     concurrency: int,
     rate_text: str | None,
@@ -244,7 +198,7 @@ def submit(
     """
     rate = parse_rate(rate_text)
     tolerance = parse_tolerance(tolerance_text)
-    profile = load_profile(profile_name)
+    profile = connection.profile()
     decisions, digest = _decide_all(orders, policy_dir, as_of)
     due_default = default_due(as_of.date(), profile.default_service_level_days)
     plans = {d.order_id: plan_for(d, digest, due_default) for d in decisions if d.submittable}
@@ -258,17 +212,9 @@ def submit(
             None,
         )
         return
-    target = resolve_target(profile, api, adapter, token_file)
+    target = connection.target()
     journal = journal_path or default_journal(orders[0])
-    conn = Connection(
-        target.api,
-        target.token,
-        RateLimiter(rate),
-        concurrency=concurrency,
-        max_attempts=max_attempts,
-        max_time=max_time,
-        timeout=timeout,
-    )
+    conn = connection.connection(target, RateLimiter(rate), concurrency)
     settings = Settings(concurrency, verify_quote, tolerance, retry_failed)
     fates = run_submit(target, journal, plans, conn, settings, yes)
     rows = [fates.get(d.order_id) or fate_of_decision(d) for d in decisions]

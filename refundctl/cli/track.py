@@ -13,14 +13,14 @@ import click
 from refundctl.adapters import Connection, open_adapter
 from refundctl.adapters.base import FINAL_STATUSES
 from refundctl.client import RateLimiter
-from refundctl.config import Target, load_profile, resolve_target
+from refundctl.config import Target
 from refundctl.errors import ApiError, AuthError, ExitCode, JournalError
 from refundctl.journal import Entry, Journal
 from refundctl.money import fmt
 from refundctl.output import output_option, render
 
+from .connection import ConnectionFlags, connection_options
 from .options import AsOf
-from .submit import connection_options
 
 COLUMNS = ("order_id", "state", "status", "amount", "currency", "refund_id", "age_days", "due_by", "overdue", "note")
 
@@ -114,13 +114,7 @@ def track(
     sync: bool,
     only_overdue: bool,
     as_of: datetime,
-    api: str | None,
-    profile_name: str | None,
-    adapter: str | None,
-    token_file: Path | None,
-    timeout: float,
-    max_attempts: int,
-    max_time: float,
+    connection: ConnectionFlags,
     concurrency: int,
     fmt: str,
 ) -> None:
@@ -137,18 +131,8 @@ def track(
     problems: list[str] = []
     try:
         if sync:
-            target = resolve_target(
-                load_profile(profile_name), api or journal.meta("api"), adapter or journal.meta("adapter"), token_file
-            )
-            conn = Connection(
-                target.api,
-                target.token,
-                RateLimiter(None),
-                concurrency=concurrency,
-                max_attempts=max_attempts,
-                max_time=max_time,
-                timeout=timeout,
-            )
+            target = connection.target(journal.meta("api"), journal.meta("adapter"))
+            conn = connection.connection(target, RateLimiter(None), concurrency)
             open_refunds = [e for e in journal.entries() if e.refund_id and e.refund_status not in FINAL_STATUSES]
             problems = asyncio.run(_sync(target, conn, journal, open_refunds))
         rows = [track_row(e, as_of) for e in journal.entries()]

@@ -89,9 +89,27 @@ class Common:
     evidence: tuple[Evidence, ...]
 
 
+def _total(*groups: tuple[Charge, ...] | tuple[Ancillary, ...]) -> Decimal:
+    return sum((line.amount for group in groups for line in group), Decimal(0))
+
+
 @dataclass(slots=True)
-class FlightOrder:
+class _OrderBase:
+    """What every order kind has: the common fields, reached directly as ``order.id``."""
+
     common: Common
+
+    @property
+    def id(self) -> str:
+        return self.common.id
+
+    @property
+    def currency(self) -> str:
+        return self.common.currency
+
+
+@dataclass(slots=True)
+class FlightOrder(_OrderBase):
     fare: Fare
     ancillaries: tuple[Ancillary, ...]
     segments: tuple[Segment, ...]
@@ -101,27 +119,12 @@ class FlightOrder:
     kind: Literal["flight"] = "flight"
 
     @property
-    def id(self) -> str:
-        return self.common.id
-
-    @property
-    def currency(self) -> str:
-        return self.common.currency
-
-    @property
     def paid(self) -> Decimal:
-        fare = self.fare
-        return (
-            fare.base
-            + sum((t.amount for t in fare.taxes), Decimal(0))
-            + sum((f.amount for f in fare.fees), Decimal(0))
-            + sum((a.amount for a in self.ancillaries), Decimal(0))
-        )
+        return self.fare.base + _total(self.fare.taxes, self.fare.fees, self.ancillaries)
 
 
 @dataclass(slots=True)
-class HotelOrder:
-    common: Common
+class HotelOrder(_OrderBase):
     stay: Stay
     taxes: tuple[Charge, ...]
     fees: tuple[Charge, ...]
@@ -130,20 +133,8 @@ class HotelOrder:
     kind: Literal["hotel"] = "hotel"
 
     @property
-    def id(self) -> str:
-        return self.common.id
-
-    @property
-    def currency(self) -> str:
-        return self.common.currency
-
-    @property
     def paid(self) -> Decimal:
-        return (
-            self.stay.room_charges
-            + sum((t.amount for t in self.taxes), Decimal(0))
-            + sum((f.amount for f in self.fees), Decimal(0))
-        )
+        return self.stay.room_charges + _total(self.taxes, self.fees)
 
 
 Order = FlightOrder | HotelOrder

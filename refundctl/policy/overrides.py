@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 import holidays
 
-from refundctl.money import ZERO, minor_unit
+from refundctl.money import ZERO
 from refundctl.policy.model import (
     Band,
     CompensationRule,
@@ -57,17 +57,11 @@ def build_waiver(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     e = c.table(data.get("effect", {}), "effect", EFFECT, {"type", "funded_by"})
     effect = _choice(c, e.get("type"), "effect.type", get_args(WaiverEffect), "full-refund")
     funded_by = _choice(c, e.get("funded_by"), "effect.funded_by", get_args(Funder), "platform")
-    currency = c.typed(e.get("currency"), str, "effect.currency", "") or None
-    if ("up_to" in e) != (currency is not None):
+    if ("up_to" in e) != ("currency" in e):
         c.issues.append(("effect.up_to", "give up_to and currency together"))
     if "up_to" in e and e.get("type") == "full-refund":
         c.issues.append(("effect.up_to", "a full refund has no limit; up_to applies to waive-* effects"))
-    if currency is not None:
-        try:
-            minor_unit(currency)
-        except ValueError as exc:
-            c.issues.append(("effect.currency", str(exc)))
-            currency = None
+    currency = c.currency(e["currency"], "effect.currency", "") if "currency" in e else None
     waiver = Waiver(
         id=c.typed(head.get("id"), str, "policy.id", ""),
         file=file,
@@ -143,12 +137,7 @@ def _due(c: Checker, raw: dict[str, Any], path: str) -> Due:
 def _compensation(c: Checker, raw: Any) -> CompensationRule:
     comp = c.table(raw, "compensation", {"currency", "notice_days", "bands", "intra"},
                    {"currency", "notice_days", "bands"})  # fmt: skip
-    currency = c.typed(comp.get("currency"), str, "compensation.currency", "EUR")
-    try:
-        minor_unit(currency)
-    except ValueError as exc:
-        c.issues.append(("compensation.currency", str(exc)))
-        currency = "EUR"
+    currency = c.currency(comp.get("currency"), "compensation.currency", "EUR") or "EUR"
     bands: list[Band] = []
     raw_bands = comp.get("bands", [])
     if not isinstance(raw_bands, list) or not raw_bands:

@@ -53,6 +53,16 @@ class Checker:
             return default
         return value
 
+    def currency(self, value: Any, path: str, default: str) -> str | None:
+        """An ISO 4217 code that can be paid (``default`` when absent); None after recording a problem."""
+        code = self.typed(value, str, path, default)
+        try:
+            minor_unit(code)
+        except ValueError as exc:
+            self.issues.append((path, str(exc)))
+            return None
+        return code
+
     def codes(self, value: Any, path: str) -> frozenset[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self.issues.append((path, f"expected a list of codes, got {value!r}"))
@@ -98,12 +108,7 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     if kind not in RULE_TABLE:
         c.issues.append(("policy.kind", f"expected 'airline' or 'hotel', got {kind!r}"))
         return None, c.issues
-    currency = c.typed(head.get("currency"), str, "policy.currency", "")
-    try:
-        minor_unit(currency)
-    except ValueError as exc:
-        c.issues.append(("policy.currency", str(exc)))
-        currency = "XXX"
+    currency = c.currency(head.get("currency"), "policy.currency", "") or "XXX"
     suppliers_key = SUPPLIERS[kind]
     if suppliers_key not in head:
         c.issues.append((f"policy.{suppliers_key}", "required key is missing"))
@@ -246,12 +251,7 @@ def _penalty(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Penal
         c.issues.append((path, f"expected exactly one of amount, percent, nights; got {', '.join(given) or 'none'}"))
     if "nights" in p and kind != "hotel":
         c.issues.append((f"{path}.nights", "nights apply to hotel rates only"))
-    cur = c.typed(p.get("currency"), str, f"{path}.currency", currency)
-    try:
-        minor_unit(cur)
-    except ValueError as exc:
-        c.issues.append((f"{path}.currency", str(exc)))
-        cur = currency
+    cur = c.currency(p.get("currency"), f"{path}.currency", currency) or currency
     nights = c.typed(p.get("nights"), int, f"{path}.nights", 0) if "nights" in p else None
     if nights is not None and nights < 1:
         c.issues.append((f"{path}.nights", "expected at least 1 night"))
