@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit smoke bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,10 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/refundctl policy test
 
-test: lint typecheck unit
+smoke: $(STAMP)
+	bash examples/smoke.sh
+
+test: lint typecheck unit smoke
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -23,6 +23,7 @@ from typing import Literal, Protocol, TypeVar, runtime_checkable
 import httpx
 
 from refundctl.adapters.base import Quote, QuoteRejected, RefundRequest, RefundState, Supplier
+from refundctl.client import EventHooks
 from refundctl.engine import Decision, decide
 from refundctl.errors import ApiError, AuthError, ExitCode, InputError, MismatchError, TimeoutExpired
 from refundctl.money import fmt
@@ -131,20 +132,9 @@ class ExchangeLog:
                 response_body=self._clip(response.text),
             )
 
-    def attach(self, supplier: object) -> bool:
-        """Hook into the adapter's client; False if the adapter keeps none we can see.
-
-        TODO(lead): adapters expose no client; a ``Connection.event_hooks`` passed to
-        ``build_client`` would replace this look at the private ``_client``.
-        """
-        client = getattr(supplier, "_client", None)
-        if not isinstance(client, httpx.AsyncClient):
-            return False
-        hooks = client.event_hooks
-        hooks["request"] = [*hooks.get("request", []), self.on_request]
-        hooks["response"] = [*hooks.get("response", []), self.on_response]
-        client.event_hooks = hooks
-        return True
+    def hooks(self) -> EventHooks:
+        """The httpx event hooks that record each exchange (``Connection.event_hooks``)."""
+        return {"request": [self.on_request], "response": [self.on_response]}
 
 
 @dataclass(frozen=True, slots=True)

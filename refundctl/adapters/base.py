@@ -15,7 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from refundctl.client import RateLimiter
+import httpx
+
+from refundctl.client import EventHooks, RateLimiter, build_client
 from refundctl.errors import ApiError
 
 RefundStatus = Literal["pending", "succeeded", "failed"]
@@ -75,6 +77,12 @@ class Connection:
     max_time: float = 120.0
     timeout: float = 30.0
     backoff: float = 0.25  # first retry wait in seconds; doubles per attempt, plus as much jitter
+    event_hooks: EventHooks | None = None  # httpx event hooks, e.g. smoke's record of each exchange
+
+    def open_client(self) -> httpx.AsyncClient:
+        return build_client(
+            self.base_url, self.token, concurrency=self.concurrency, timeout=self.timeout, event_hooks=self.event_hooks
+        )
 
 
 class Supplier(Protocol):

@@ -27,7 +27,7 @@ import httpx
 
 from refundctl.adapters.base import Connection, Quote, QuoteRejected, RefundRequest, RefundState, RefundStatus
 from refundctl.adapters.duffel_orders import conditions_policy, to_order
-from refundctl.client import RetriesExhausted, RetryPolicy, build_client, parse_retry_after, send_with_retry
+from refundctl.client import RetriesExhausted, RetryPolicy, parse_retry_after, send_with_retry
 from refundctl.errors import ApiError, AuthError
 from refundctl.money import fmt, parse_amount
 from refundctl.policy.model import Policy
@@ -101,9 +101,7 @@ class DuffelAdapter:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._conn = connection
-        self._client = client or build_client(
-            connection.base_url, connection.token, concurrency=connection.concurrency, timeout=connection.timeout
-        )
+        self._client = client or connection.open_client()
         self._client.headers.update({"Duffel-Version": DUFFEL_VERSION, "Accept": "application/json"})
         self._clock = clock
         self._policy = RetryPolicy(

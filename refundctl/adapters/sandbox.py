@@ -11,7 +11,7 @@ from urllib.parse import quote as urlquote
 import httpx
 
 from refundctl.adapters.base import Connection, Quote, QuoteRejected, RefundRequest, RefundState, RefundStatus
-from refundctl.client import RetriesExhausted, RetryPolicy, build_client, send_with_retry
+from refundctl.client import RetriesExhausted, RetryPolicy, send_with_retry
 from refundctl.client._retry import RETRYABLE_STATUSES
 from refundctl.errors import ApiError, AuthError
 from refundctl.money import fmt
@@ -41,9 +41,7 @@ class SandboxAdapter:
 
     def __init__(self, connection: Connection, client: httpx.AsyncClient | None = None) -> None:
         self._conn = connection
-        self._client = client or build_client(
-            connection.base_url, connection.token, concurrency=connection.concurrency, timeout=connection.timeout
-        )
+        self._client = client or connection.open_client()
         self._base = connection.base_url.rstrip("/")
         self._fixed = {path: httpx.URL(self._base + path) for path in ("/v1/refunds", "/v1/refund_quotes")}
         self._policy = RetryPolicy(

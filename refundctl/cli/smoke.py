@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,9 +29,8 @@ KIND_NAMES: dict[FailureKind, str] = {
 
 
 async def _run(adapter: str, conn: Connection, settings: SmokeSettings) -> SmokeResult:
-    supplier = open_adapter(adapter, conn)
     log = ExchangeLog(conn.token)
-    log.attach(supplier)
+    supplier = open_adapter(adapter, replace(conn, event_hooks=log.hooks()))
     try:
         return await run_smoke(supplier, settings, log)
     finally:

@@ -17,9 +17,10 @@ from refundctl.client._retry import (
     retry_after_header,
     send_with_retry,
 )
-from refundctl.client._transport import build_client
+from refundctl.client._transport import EventHooks, build_client
 
 __all__ = [
+    "EventHooks",
     "RateLimiter",
     "RetriesExhausted",
     "RetryPolicy",

@@ -10,17 +10,24 @@ httpcore, which this transport never calls, so tests use
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from importlib.metadata import version
+from typing import Any
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+EventHooks = Mapping[str, list[Callable[..., Any]]]
 
-def build_client(base_url: str, token: str, *, concurrency: int, timeout: float = 30.0) -> httpx.AsyncClient:
+
+def build_client(
+    base_url: str, token: str, *, concurrency: int, timeout: float = 30.0, event_hooks: EventHooks | None = None
+) -> httpx.AsyncClient:
     """An authenticated client whose pool holds one connection per worker."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(
+        event_hooks=event_hooks,
         base_url=base_url,
         headers={"Authorization": f"Bearer {token}", "User-Agent": f"refundctl/{version('refundctl')}"},
         timeout=httpx.Timeout(timeout),
