@@ -15,7 +15,7 @@ from refundctl.cli.check import CSV_COLUMNS, TABLE_COLUMNS
 from refundctl.cli.main import cli
 
 AS_OF = "2026-11-25T08:00:00+08:00"
-SUMMARY = "refundctl: 2 order(s) decided: 1 full, 1 partial; refundable 1840.00 CNY\n"
+SUMMARY = "refundctl: 2 order(s) decided: 1 full, 1 partial; refundable now 1840.00 CNY\n"
 
 
 def run(*args: str, stdin: str | None = None) -> Result:
@@ -81,7 +81,7 @@ def test_json_with_no_orders_is_an_empty_array(tmp_path: Path) -> None:
     path.write_text("[]", encoding="utf-8")
     result = run(str(path), "--as-of", AS_OF, "-o", "json")
     assert (result.exit_code, result.stdout) == (0, "[]\n")
-    assert result.stderr == "refundctl: 0 order(s) decided: none; refundable 0\n"
+    assert result.stderr == "refundctl: 0 order(s) decided: none; refundable now 0\n"
 
 
 def test_jsonl(orders: Path) -> None:
@@ -328,3 +328,18 @@ def test_stdin_twice(orders: Path) -> None:
     result = run("-", "-", "--as-of", AS_OF, "-o", "jsonl", stdin=orders.read_text())
     assert result.exit_code == 0
     assert len(result.stdout.splitlines()) == 2
+
+
+def test_summary_leaves_orders_awaiting_evidence_out_of_the_refundable_total(tmp_path: Path) -> None:
+    frontline = flight(
+        id="FL-1",
+        booked_at="2020-01-10T10:00:00+08:00",
+        traveler_tags=["medical-worker"],
+        segments=[{**flight()["segments"][0], "departs_at": "2020-02-01T08:00:00+08:00",
+                   "arrives_at": "2020-02-01T10:15:00+08:00"}],
+    )  # fmt: skip
+    path = write_jsonl(tmp_path / "orders.jsonl", [frontline])
+    result = CliRunner().invoke(cli, ["check", str(path), "--as-of", "2020-01-20T00:00:00Z", "-o", "jsonl"])
+    assert result.exit_code == 0
+    assert '"outcome":"needs_evidence"' in result.stdout
+    assert result.stderr == "refundctl: 1 order(s) decided: 1 needs_evidence; refundable now 0\n"

@@ -18,6 +18,7 @@ import click
 
 from refundctl.batch import Job, decide_records
 from refundctl.engine import Decision
+from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import ExitCode, InputError, OrderError, Problem
 from refundctl.money import fmt
 from refundctl.output import Encoded, dumps, encode, output_option, render
@@ -115,7 +116,8 @@ def check(
                         click.echo(f"refundctl: bad record: {problem}", err=True)
                 continue
             counts[result.outcome] += 1
-            totals[result.currency] = totals.get(result.currency, Decimal(0)) + result.refund
+            if result.outcome in SUBMITTABLE:  # needs_evidence amounts are not refundable yet
+                totals[result.currency] = totals.get(result.currency, Decimal(0)) + result.refund
             yield result.row
 
     out = sys.stdout
@@ -142,7 +144,7 @@ def _summary(counts: Counter[str], totals: dict[str, Decimal]) -> None:
     decided = sum(counts.values())
     parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     money = ", ".join(f"{fmt(v, c)} {c}" for c, v in sorted(totals.items()))
-    click.echo(f"refundctl: {decided} order(s) decided: {parts or 'none'}; refundable {money or '0'}", err=True)
+    click.echo(f"refundctl: {decided} order(s) decided: {parts or 'none'}; refundable now {money or '0'}", err=True)
 
 
 def _default_report(first: str) -> Path:

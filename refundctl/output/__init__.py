@@ -79,7 +79,8 @@ def render(rows: Iterable[Mapping[str, Any] | Encoded], fmt: str, out: TextIO, *
         out.write("[")
         for row in rows:
             out.write(",\n" if count else "\n")
-            out.write(json.dumps(row, ensure_ascii=False, indent=2))
+            # Indented as json.dumps(all_rows, indent=2) would, without holding every row.
+            out.write("  " + json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  "))
             count += 1
         out.write("\n]\n" if count else "]\n")
     elif fmt == "table":
