@@ -1,7 +1,8 @@
 """`check -o jsonl` against a plain parse-and-reserialise loop, with peak memory.
 
 Both run as child processes in the same run; peak RSS comes from wait4's rusage.
-Memory is measured at two input sizes to show it stays flat as the file grows.
+Memory is measured at two input sizes to show how it grows with the file. `check`
+runs with its default ``--jobs`` (the CPU count) and with ``-j 1``.
 """
 
 from __future__ import annotations
@@ -45,13 +46,19 @@ def measure(count: int = 200_000) -> dict[str, Any]:
     for size in (count // 4, count):
         path = orders_file(size)
         plain_s, plain_mb = _run([sys.executable, str(HERE / "plain_loop.py"), str(path)])
+        orjson_s, _ = _run([sys.executable, str(HERE / "plain_loop.py"), str(path), "orjson"])
         check_s, check_mb = _run([refundctl, "check", "-o", "jsonl", "--as-of", AS_OF, str(path)])
+        check1_s, check1_mb = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(path)])
         results[size] = {
             "plain_orders_per_s": round(size / plain_s),
+            "plain_orjson_orders_per_s": round(size / orjson_s),
             "check_orders_per_s": round(size / check_s),
+            "check_jobs1_orders_per_s": round(size / check1_s),
             "ratio": round(plain_s / check_s, 3),
+            "ratio_jobs1": round(plain_s / check1_s, 3),
             "plain_peak_mib": plain_mb,
             "check_peak_mib": check_mb,
+            "check_jobs1_peak_mib": check1_mb,
         }
     return results
 
