@@ -121,3 +121,14 @@ def write_json(path: Path, value: Any) -> Path:
 def write_jsonl(path: Path, values: list[Any]) -> Path:
     path.write_text("".join(json.dumps(v) + "\n" for v in values), encoding="utf-8")
     return path
+
+
+def cli_env(tmp_path: Path, token: str) -> dict[str, str | None]:
+    """Environment for a CLI test: this token, and nothing from the developer's own config."""
+    return {
+        "REFUNDCTL_TOKEN": token,
+        "REFUNDCTL_API": None,
+        "REFUNDCTL_CONFIG": None,
+        "REFUNDCTL_PROFILE": None,
+        "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
+    }

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import cli_env
 
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
@@ -20,13 +21,7 @@ ORDER_IDS = [o["id"] for o in json.loads(ORDERS.read_text())]
 def submit(
     box: Any, tmp_path: Path, *args: str, token: str | None = None, journal: str = "j.sqlite", stdin: str = ""
 ) -> Result:
-    env = {
-        "REFUNDCTL_TOKEN": box.token if token is None else token,
-        "REFUNDCTL_API": None,
-        "REFUNDCTL_CONFIG": None,
-        "REFUNDCTL_PROFILE": None,
-        "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
-    }
+    env = cli_env(tmp_path, box.token if token is None else token)
     argv = ["submit", str(ORDERS), "--api", box.base_url, "--journal", str(tmp_path / journal), "-o", "jsonl"]
     return CliRunner().invoke(cli, [*argv, "--max-time", "20", *args], env=env, input=stdin)
 

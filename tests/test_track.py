@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import cli_env
 
 from refundctl.cli.main import cli
 from refundctl.cli.track import find_journal, track_row
@@ -22,13 +23,7 @@ LATER = (datetime.now(UTC) + timedelta(days=400)).isoformat()
 
 
 def invoke(box: Any, tmp_path: Path, *args: str, token: str | None = None) -> Result:
-    env = {
-        "REFUNDCTL_TOKEN": box.token if token is None else token,
-        "REFUNDCTL_API": None,
-        "REFUNDCTL_CONFIG": None,
-        "REFUNDCTL_PROFILE": None,
-        "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
-    }
+    env = cli_env(tmp_path, box.token if token is None else token)
     return CliRunner().invoke(cli, list(args), env=env)
 
 
