@@ -66,9 +66,17 @@ def test_same_seed_same_faults() -> None:
     assert [only_errors.error_status() for _ in range(50)] == [d[0] for d in draws(Faults(config))]
 
 
-@covers(
-    *((op, 429, "rate_limited") for op in ("getOrder", "createRefundQuote", "createRefund", "listRefunds", "getRefund"))
-)
+# One request per operation behind the fault gate.
+REQUESTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("getOrder", "GET", "/v1/orders/ZA-1001", None),
+    ("createRefundQuote", "POST", "/v1/refund_quotes", {"order_id": "ZA-1001"}),
+    ("createRefund", "POST", "/v1/refunds", REFUND),
+    ("listRefunds", "GET", "/v1/refunds?order_id=ZA-1001", None),
+    ("getRefund", "GET", "/v1/refunds/rf_00", None),
+]
+
+
+@covers(*((op, 429, "rate_limited") for op, *_ in REQUESTS))
 def test_rate_limit_is_429_with_headers(sandbox_factory: SandboxFactory) -> None:
     box = sandbox_factory(rate_limit=3.0)
     with httpx.Client(base_url=box.base_url, headers=box.headers) as c:
@@ -76,14 +84,7 @@ def test_rate_limit_is_429_with_headers(sandbox_factory: SandboxFactory) -> None
         assert [r.status_code for r in ok] == [200, 200, 200]
         assert ok[0].headers["RateLimit-Limit"] == "3"
         assert [r.headers["RateLimit-Remaining"] for r in ok] == ["2", "1", "0"]
-        requests: list[tuple[str, str, str, dict[str, Any] | None]] = [
-            ("getOrder", "GET", "/v1/orders/ZA-1001", None),
-            ("createRefundQuote", "POST", "/v1/refund_quotes", {"order_id": "ZA-1001"}),
-            ("createRefund", "POST", "/v1/refunds", REFUND),
-            ("listRefunds", "GET", "/v1/refunds?order_id=ZA-1001", None),
-            ("getRefund", "GET", "/v1/refunds/rf_00", None),
-        ]
-        for operation, method, url, body in requests:
+        for operation, method, url, body in REQUESTS:
             resp = c.request(method, url, json=body, headers={"Idempotency-Key": "k"})
             check(resp, operation, 429, "rate_limited")
             assert resp.headers["Retry-After"] == "1"
@@ -94,24 +95,20 @@ def test_rate_limit_is_429_with_headers(sandbox_factory: SandboxFactory) -> None
     assert box.store.refunds_for("ZA-1001") == []
 
 
-ERROR_CASES = [(op, status, kind) for op in ("getOrder", "createRefund") for status, kind in
-               ((500, "internal_error"), (502, "bad_gateway"), (503, "service_unavailable"))]  # fmt: skip
+ERRORS = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable"}
 
 
-@covers(*ERROR_CASES)
+@covers(*((op, status, kind) for op, *_ in REQUESTS for status, kind in ERRORS.items()))
 def test_error_rate_answers_5xx_before_processing(sandbox_factory: SandboxFactory) -> None:
     box = sandbox_factory(error_rate=1.0, seed=3)
-    seen: dict[str, set[int]] = {"getOrder": set(), "createRefund": set()}
+    seen: dict[str, set[int]] = {operation: set() for operation, *_ in REQUESTS}
     with httpx.Client(base_url=box.base_url, headers=box.headers) as c:
         for i in range(30):
-            resp = c.post("/v1/refunds", json=REFUND, headers={"Idempotency-Key": f"e{i}"})
-            error = check(resp, "createRefund", resp.status_code, None)["error"]
-            assert error["type"] == dict(((s, k) for _, s, k in ERROR_CASES))[resp.status_code]
-            seen["createRefund"].add(resp.status_code)
-            resp = c.get("/v1/orders/ZA-1001")
-            check(resp, "getOrder", resp.status_code, None)
-            seen["getOrder"].add(resp.status_code)
-    assert seen == {"getOrder": {500, 502, 503}, "createRefund": {500, 502, 503}}
+            for operation, method, url, body in REQUESTS:
+                resp = c.request(method, url, json=body, headers={"Idempotency-Key": f"e{i}"})
+                assert check(resp, operation, resp.status_code, None)["error"]["type"] == ERRORS[resp.status_code]
+                seen[operation].add(resp.status_code)
+    assert seen == {operation: set(ERRORS) for operation in seen}
     assert box.store.refunds_for("ZA-1001") == []  # nothing was processed
 
 

@@ -26,7 +26,7 @@ COMMANDS = {
 def report_error(message: str) -> None:
     """Errors go to stderr, prefixed so they stand out in logs; coloured only on a TTY."""
     prefix = "refundctl: error:"
-    if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
+    if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):  # no-color.org: set and not empty
         prefix = click.style(prefix, fg="red", bold=True)
     for line in message.splitlines() or [""]:
         click.echo(f"{prefix} {line}", err=True)

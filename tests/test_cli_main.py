@@ -1,0 +1,50 @@
+"""The command group: help, unknown commands, and how errors are shown."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from click.testing import CliRunner
+
+from refundctl.cli.main import COMMANDS, cli, report_error
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_help_lists_every_command_and_goes_to_stdout() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    for name in COMMANDS:
+        assert f"  {name} " in result.stdout
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["refund-everything"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "No such command 'refund-everything'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("tty", "no_color", "coloured"),
+    [(True, None, True), (True, "1", False), (True, "", True), (False, None, False)],
+)
+def test_errors_are_coloured_only_on_a_terminal_without_no_color(
+    monkeypatch: pytest.MonkeyPatch, tty: bool, no_color: str | None, coloured: bool
+) -> None:
+    stream = Terminal() if tty else io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    report_error("bad input\nsecond line")
+    text = stream.getvalue()
+    assert ("\x1b[" in text) is coloured
+    assert text.count("refundctl: error:") == 2
+    assert text.endswith("second line\n")
