@@ -15,9 +15,16 @@ Exception tree::
     ├── JournalError          the journal cannot be opened or is foreign   (exit 2)
     ├── ApiError              the refund API failed in a final way        (exit 6)
     │   ├── AuthError         401/403: token missing or rejected          (exit 4)
+    │   ├── QuoteRejected     the supplier no longer honours a quote      (adapters.base)
+    │   ├── DuffelDataError   a Duffel answer that cannot be mapped       (adapters.duffel_orders)
     │   └── TransportError    no usable answer after every retry          (exit 6)
+    │       └── RetriesExhausted  attempts or time ran out                (client)
     ├── MismatchError         the supplier's amount differs from ours     (exit 7)
     └── TimeoutExpired        a wait ran out (smoke, track)               (exit 8)
+
+Exceptions private to one module (``orders.parse.Invalid``, ``engine.windows.Unpriceable``,
+``engine.fare_rules.RuleError``, ``client._retry.RetryableStatus``, the sandbox's
+``ApiProblem``) never leave it: they become problems, manual reviews or HTTP answers.
 """
 
 from __future__ import annotations
