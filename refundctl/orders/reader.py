@@ -49,11 +49,9 @@ class Record:
     problems: list[Problem] = field(default_factory=list)
 
 
-class JsonText(str):
-    """One JSON Lines record, not decoded yet: decoding belongs with validation, in workers."""
-
-
-RawItem = tuple[str, int, Any, str | None]  # (source, line, decoded value or JsonText, error)
+# (source, line, decoded value or undecoded JSON as bytes, error). JSON Lines records stay
+# bytes until to_record (in a worker, for check --jobs); decoded JSON is never bytes.
+RawItem = tuple[str, int, Any, str | None]
 
 
 def iter_raw(paths: Sequence[str]) -> Iterator[RawItem]:
@@ -65,9 +63,9 @@ def iter_raw(paths: Sequence[str]) -> Iterator[RawItem]:
 def to_record(item: RawItem) -> Record:
     """Decode and validate one raw record (duplicates across records are :class:`Dedup`'s job)."""
     source, line, data, error = item
-    if error is None and isinstance(data, JsonText):
+    if error is None and isinstance(data, bytes):
         try:
-            data = orjson.loads(str(data))  # orjson takes exact str only, not a subclass
+            data = orjson.loads(data)
         except ValueError as exc:
             error = f"invalid JSON: {exc}"
     if error is not None:
@@ -189,7 +187,7 @@ def _jsonl(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        yield (source, number, JsonText(line), None)
+        yield (source, number, line.encode(), None)
 
 
 def _json_document(source: str, lines: Iterable[str], start_line: int) -> Iterator[RawItem]:
