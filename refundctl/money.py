@@ -18,6 +18,9 @@ ROUNDING = ROUND_HALF_UP
 # Plain decimal notation only (no exponent, underscores, spaces or plus sign), so the
 # number of decimals written is the number of decimals meant.
 PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# Input amounts stay below 10**15 (any real fare or stay), so that every sum, product
+# and proportion the engine forms stays exact within Decimal's 28 significant digits.
+MAX_INTEGER_DIGITS = 15
 
 
 @cache
@@ -57,6 +60,8 @@ def parse_amount(text: object, currency: str) -> Decimal:
         raise ValueError(f'expected a decimal amount such as "12.50", got {text!r}') from None
     if value < 0:
         raise ValueError(f"expected a non-negative amount, got {text!r}")
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"expected at most {MAX_INTEGER_DIGITS} digits before the decimal point, got {text!r}")
     # "12.500" is an error in CNY too: more decimals written than the currency has.
     if -value.as_tuple().exponent > minor_unit(currency):  # type: ignore[operator]
         raise ValueError(f"{text!r} has more decimals than {currency} allows ({minor_unit(currency)})")

@@ -102,3 +102,15 @@ def test_parse_amount_wants_a_string(value: object) -> None:
 def test_parse_amount_unknown_currency() -> None:
     with pytest.raises(ValueError, match="unknown currency 'ZZZ'"):
         parse_amount("1.00", "ZZZ")
+
+
+@pytest.mark.parametrize("text", ["1" + "0" * 15, "9" * 27 + ".99", "9" * 40])
+def test_parse_amount_refuses_amounts_too_large_to_stay_exact(text: str) -> None:
+    # Beyond Decimal's 28 significant digits sums would round (or quantize would raise).
+    with pytest.raises(ValueError, match="at most 15 digits before the decimal point"):
+        parse_amount(text, "CNY")
+
+
+def test_parse_amount_largest_amount_and_leading_zeros() -> None:
+    assert str(parse_amount("9" * 15 + ".999", "KWD")) == "9" * 15 + ".999"
+    assert str(parse_amount("0" * 30 + "1.00", "CNY")) == "1.00"

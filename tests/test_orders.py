@@ -197,6 +197,30 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not sys.stdin.buffer.closed  # stdin stays usable after reading
 
 
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("o.jsonl", json.dumps(flight()) + "\n"),
+        ("o.json", json.dumps(flight(), indent=2) + "\n"),
+        ("o.txt", json.dumps(flight()) + "\n"),  # detected as JSON Lines from the content
+        ("o.json", json.dumps([flight()]) + "\n"),
+        ("o.csv", csv_text(FLIGHT_ROW)),  # Excel's "CSV UTF-8" starts with a BOM
+    ],
+)
+def test_a_byte_order_mark_is_not_content(tmp_path: Path, name: str, body: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    recs = records(path)
+    assert problems_of(recs) == []
+    assert [r.order.id for r in recs if r.order] == ["ZA-1001"]
+
+
+def test_stdin_with_a_byte_order_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"\xef\xbb\xbf" + json.dumps(flight()).encode() + b"\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert [r.order.id for r in records("-") if r.order] == ["ZA-1001"]
+
+
 def test_stdin_twice_is_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(flight()).encode())))
     assert [r.order.id for r in records("-", "-") if r.order] == ["ZA-1001"]
@@ -435,6 +459,9 @@ def test_flight_needs_segments() -> None:
         ({"nights": 0, "nightly": []}, "stay.nights", "expected at least 1"),
         ({"rooms": -1}, "stay.rooms", "expected a non-negative whole number, got -1"),
         ({"rooms": True}, "stay.rooms", "expected a non-negative whole number, got True"),
+        # Unbounded, rooms x nightly would outgrow Decimal's precision (a crash or a rounded total).
+        ({"rooms": 10**40}, "stay.rooms", "expected at most 9999, got 1"),
+        ({"nights": 10000, "nightly": ["1.00"] * 10000}, "stay.nights", "expected at most 9999, got 10000"),
         ({"check_in": "10/12/2026"}, "stay.check_in", "expected a date YYYY-MM-DD, got '10/12/2026'"),
         ({"timezone": "Mars/Olympus"}, "stay.timezone", "expected an IANA time zone such as Asia/Shanghai"),
     ],

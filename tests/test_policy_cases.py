@@ -76,3 +76,12 @@ def test_an_unknown_order_is_reported(tmp_path: Path) -> None:
     code, _, err = run(str(directory))
     assert code == 2
     assert "case[0].order: no order 'ZA-NONE' in the orders file" in err
+
+
+def test_case_and_order_files_with_a_byte_order_mark(tmp_path: Path) -> None:
+    directory = cases_dir(tmp_path, '{ refund = "1060.00" }')
+    for name in ("c.toml", "orders.jsonl"):
+        path = directory / "tests" / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    code, out, err = run(str(directory))
+    assert (code, out, err) == (0, "1 passed, 0 failed\n", "")

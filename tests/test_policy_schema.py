@@ -263,8 +263,28 @@ def test_negative_hours(tmp_path: Path) -> None:
     text = replaced(HOTEL, "until = { hours_before = 72 }", "until = { hours_before = -1 }")
     assert problem(tmp_path, text) == (
         f"{tmp_path / 'p.toml'}:{line_of(text, 'hours_before = -1')}: rates[1].windows[0].until.hours_before: "
-        "expected zero or more hours"
+        "expected 0 to 876000 hours, got -1"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "message"),
+    [
+        ("until = { hours_before = 72 }", "until = { hours_before = 99999999999999999 }",
+         "rates[1].windows[0].until.hours_before", "expected 0 to 876000 hours, got 99999999999999999"),
+        ("days_before = 1,", "days_before = 99999999,",
+         "rates[0].windows[0].until.days_before", "expected 0 to 36500 days, got 99999999"),
+    ],
+)  # fmt: skip
+def test_deadline_beyond_a_century_is_refused(tmp_path: Path, old: str, new: str, path: str, message: str) -> None:
+    # Accepted, such a deadline crashed check with OverflowError (anchor minus deadline is no date).
+    text = replaced(HOTEL, old, new)
+    assert problem(tmp_path, text) == f"{tmp_path / 'p.toml'}:{line_of(text, new)}: {path}: {message}"
+
+
+def test_policy_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_bytes(b"\xef\xbb\xbf" + HOTEL.encode())
+    assert [p.id for p in load_policies(tmp_path).policies] == ["harbor-hotel"]
 
 
 def test_bad_refund_mode(tmp_path: Path) -> None:

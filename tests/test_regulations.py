@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import decide_dict
-from overrides_support import extra_policies, segment, trip
+from overrides_support import extra_policies, policy_copy, segment, trip
 
 from refundctl.engine.geo import airport, distance_km
 from refundctl.engine.regulations import due_date
+from refundctl.errors import PolicyError
+from refundctl.policy import load_policies
 from refundctl.policy.model import Due
 
 AS_OF = "2026-11-25T12:00:00Z"  # a Wednesday; Thursday 2026-11-26 is Thanksgiving
@@ -203,3 +206,15 @@ def test_compensation_stays_in_eur_for_a_jpy_order() -> None:
     assert out["compensation"] == {"amount": "600.00", "currency": "EUR", "regulation": "eu-261"}
     [hit] = [r for r in out["rules"] if r["effect"] == "compensation"]
     assert (hit["amount"], hit["currency"]) == ("600.00", "EUR")
+
+
+def test_a_due_period_beyond_ten_years_is_refused(tmp_path: Path) -> None:
+    # Accepted, it crashed check with OverflowError (or, in business days, ran on for ever).
+    directory = policy_copy(tmp_path / "p")
+    path = directory / "regulations" / "us-dot-2024.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("days = 20\n", "days = 999999999\n"), encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policies(directory)
+    [problem] = caught.value.problems
+    assert (problem.field, problem.message) == ("due.days", "expected 0 to 3650 days, got 999999999")
+    assert problem.line is not None and problem.file.endswith("us-dot-2024.toml")

@@ -127,6 +127,17 @@ def positive(value: Any) -> int:
     return int(value)
 
 
+# Rooms and nights multiply the nightly prices: bounded so that a stay's total stays
+# exact in Decimal (see ``refundctl.money.MAX_INTEGER_DIGITS``).
+MAX_STAY_COUNT = 9999
+
+
+def stay_count(value: Any) -> int:
+    if positive(value) > MAX_STAY_COUNT:
+        raise ValueError(f"expected at most {MAX_STAY_COUNT}, got {value!r}")
+    return int(value)
+
+
 def instant(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 time with an offset, got {value!r}")
@@ -303,14 +314,14 @@ def _hotel(
     if "stay" not in f.data:
         problems.append(Invalid("stay", "required field is missing"))
     s = Fields(f.data.get("stay", {}), "stay", STAY, problems)
-    nights = s.get("nights", positive, 1)
+    nights = s.get("nights", stay_count, 1)
     nightly = s.items("nightly", lambda v, p: _nightly(v, p, amount, problems), required=True)
     if nightly and len(nightly) != nights:
         problems.append(Invalid(s.at("nightly"), f"expected one price per night ({nights}), got {len(nightly)}"))
     stay = Stay(
         check_in=s.get("check_in", day),
         nights=nights,
-        rooms=s.get("rooms", positive, 1),
+        rooms=s.get("rooms", stay_count, 1),
         timezone=s.get("timezone", zone, "UTC"),
         rate_plan=s.get("rate_plan", text, ""),
         nightly=nightly,

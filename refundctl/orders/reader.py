@@ -126,9 +126,9 @@ def load_orders(paths: Sequence[str]) -> list[Order]:
 
 def _open(path: str) -> IO[str]:
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
     try:
-        return Path(path).open(encoding="utf-8", newline="")
+        return Path(path).open(encoding="utf-8-sig", newline="")  # a BOM (Excel, Notepad) is not content
     except OSError as exc:
         raise OrderError([Problem(path, None, None, f"cannot read orders: {exc.strerror}")]) from None
 

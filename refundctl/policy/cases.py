@@ -69,7 +69,7 @@ def run_cases(directory: Path, policies: PolicySet) -> list[Result]:
 
 
 def _run_file(path: Path, policies: PolicySet, problems: list[Problem]) -> list[Result]:
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -107,7 +107,7 @@ def _orders(path: Path, name: Any, bad: Any) -> dict[str, dict[str, Any]]:
         bad("orders", f"no such file: {source}")
         return {}
     out: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(source.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if line.strip():
             try:
                 record = json.loads(line)

@@ -143,7 +143,7 @@ def _overlaps(waivers: list[Waiver], directory: Path) -> list[Problem]:
 def parse_policy_file(rel: str, raw: bytes, directory: Path) -> tuple[AnyPolicy | None, list[Problem]]:
     display = str(directory / rel)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a BOM (Notepad) is not content
         data = tomllib.loads(text)
     except UnicodeDecodeError:
         return None, [Problem(display, None, None, "not UTF-8 text")]

@@ -121,10 +121,13 @@ def _card_due(c: Checker, due: dict[str, Any]) -> Due | None:
     return _due(c, c.table(due["card"], "due.card", {"days", "business_days", "holidays"}, {"days"}), "due.card")
 
 
+MAX_DUE_DAYS = 3650  # ten years; beyond, due dates would overflow (or business days take forever)
+
+
 def _due(c: Checker, raw: dict[str, Any], path: str) -> Due:
     days = c.typed(raw.get("days"), int, f"{path}.days", 0)
-    if days < 0:
-        c.issues.append((f"{path}.days", "expected zero or more days"))
+    if not 0 <= days <= MAX_DUE_DAYS:
+        c.issues.append((f"{path}.days", f"expected 0 to {MAX_DUE_DAYS} days, got {days}"))
     country = c.typed(raw.get("holidays"), str, f"{path}.holidays", "") or None
     if country is not None and country not in holidays.list_supported_countries():
         c.issues.append((f"{path}.holidays", f"no public holiday calendar for country {country!r}"))

@@ -21,6 +21,10 @@ Issue = tuple[str, str]  # (path, message)
 RULE_TABLE = {"airline": "fares", "hotel": "rates"}
 RULE_CODES = {"airline": "classes", "hotel": "plans"}
 SUPPLIERS = {"airline": "carriers", "hotel": "hotels"}
+# Deadlines reach back at most a century: far enough for any real policy, and near enough
+# that anchor minus deadline stays a valid date (orders' years start at 1900).
+MAX_DAYS_BEFORE = 36500
+MAX_HOURS_BEFORE = MAX_DAYS_BEFORE * 24
 
 
 class Checker:
@@ -232,13 +236,13 @@ def _deadline(c: Checker, raw: Any, path: str) -> Deadline:
         c.issues.append((path, "give either hours_before, or days_before with at"))
     if "hours_before" in d:
         hours = c.typed(d["hours_before"], int, f"{path}.hours_before", 0)
-        if hours < 0:
-            c.issues.append((f"{path}.hours_before", "expected zero or more hours"))
+        if not 0 <= hours <= MAX_HOURS_BEFORE:
+            c.issues.append((f"{path}.hours_before", f"expected 0 to {MAX_HOURS_BEFORE} hours, got {hours}"))
         return Deadline(hours_before=hours)
     if "days_before" in d and "at" in d:
         days = c.typed(d["days_before"], int, f"{path}.days_before", 0)
-        if days < 0:
-            c.issues.append((f"{path}.days_before", "expected zero or more days"))
+        if not 0 <= days <= MAX_DAYS_BEFORE:
+            c.issues.append((f"{path}.days_before", f"expected 0 to {MAX_DAYS_BEFORE} days, got {days}"))
         return Deadline(days_before=days, at=c.clock(d["at"], f"{path}.at") or time(0))
     c.issues.append((path, 'expected { hours_before = N } or { days_before = N, at = "HH:MM" }'))
     return Deadline(hours_before=0)
