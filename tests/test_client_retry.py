@@ -132,6 +132,8 @@ NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
         ("", None),
         (None, None),
         ("-5", None),
+        ("\u00b2", None),  # a Unicode digit float() cannot read: unusable, not a crash
+        ("\u0663", None),
     ],
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:

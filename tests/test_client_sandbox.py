@@ -216,3 +216,34 @@ def test_get_refund_and_fetch_order_escape_ids(api: respx.MockRouter) -> None:
 def test_unknown_adapter_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown adapter 'nope'"):
         open_adapter("nope", Connection(API, TOKEN, RateLimiter(None)))
+
+
+def test_connection_never_shows_its_token() -> None:
+    conn = Connection(API, TOKEN, RateLimiter(None))
+    assert TOKEN not in repr(conn) and TOKEN not in str(conn)
+    assert conn.token == TOKEN
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity", "-Infinity", "sNaN"])
+def test_non_finite_quote_amount_is_an_api_error(api: respx.MockRouter, amount: str) -> None:
+    body = {"id": "q_1", "order_id": "ORD-1", "amount": amount, "currency": "CNY", "expires_at": None}
+    api.post("/v1/refund_quotes").respond(201, json=body)
+    with pytest.raises(ApiError, match="malformed quote"):
+        call(lambda a: a.quote("ORD-1"))
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity"])
+def test_non_finite_refund_amount_is_an_api_error(api: respx.MockRouter, amount: str) -> None:
+    api.get("/v1/refunds/rf_1").respond(200, json=refund(amount=amount))
+    with pytest.raises(ApiError, match="malformed refund"):
+        call(lambda a: a.get_refund("rf_1"))
+
+
+def test_already_refunded_message_never_shows_the_token(api: respx.MockRouter) -> None:
+    echoed = error("order_already_refunded", f"echo: Authorization: Bearer {TOKEN}", refund_id="rf_9")
+    api.post("/v1/refunds").respond(409, json=echoed)
+    api.get("/v1/refunds/rf_9").respond(200, json=refund(id="rf_9", amount="50.00"))
+    with pytest.raises(ApiError) as info:
+        call(lambda a: a.submit_refund(REQUEST))
+    assert "not ours" in str(info.value)
+    assert TOKEN not in str(info.value)

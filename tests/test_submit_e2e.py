@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from helpers import cli_env
 
+import refundctl.cli.submit as submit_cli
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
 
@@ -170,3 +174,24 @@ def test_journal_of_another_api_is_refused(sandbox_factory: Any, tmp_path: Path)
     result = submit(sandbox_factory(), tmp_path)
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "belongs to another run" in result.stderr
+
+
+def test_a_journaled_order_no_longer_eligible_is_still_followed_to_the_end(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun decides anew (--as-of now), but the journal's plans stand: in flight is resent, done is reported."""
+    assert submit(sandbox, tmp_path).exit_code == ExitCode.OK
+    db = sqlite3.connect(tmp_path / "j.sqlite")  # a run killed while HH-2001's request was in flight
+    db.execute("UPDATE refunds SET state = 'sent', refund_id = NULL, refund_status = NULL WHERE order_id = 'HH-2001'")
+    db.commit()
+    db.close()
+    real = submit_cli.decide
+    monkeypatch.setattr(
+        submit_cli, "decide", lambda *args: dataclasses.replace(real(*args), outcome="none", refund=Decimal(0))
+    )
+    again = submit(sandbox, tmp_path)
+    assert again.exit_code == ExitCode.OK, again.output
+    fates = rows(again)
+    assert {oid: r["fate"] for oid, r in fates.items()} == dict.fromkeys(ORDER_IDS, "accepted")
+    assert fates["HH-2001"]["refund_id"] == sandbox.store.refunds_for("HH-2001")[0].id
+    assert refunds_on_server(sandbox) == dict.fromkeys(ORDER_IDS, 1)

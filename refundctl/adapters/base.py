@@ -10,7 +10,7 @@ answer after every retry; safe to resend with the same key later).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
@@ -70,7 +70,7 @@ class Connection:
     """What every adapter needs to open: where, who, how hard."""
 
     base_url: str
-    token: str
+    token: str = field(repr=False)  # never in a traceback or a log line
     limiter: RateLimiter
     concurrency: int = 16
     max_attempts: int = 8

@@ -29,6 +29,14 @@ def _error(response: httpx.Response) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
+def _amount(value: object) -> Decimal:
+    """A decimal amount from an answer; NaN or infinity is malformed (it cannot even be compared)."""
+    amount = Decimal(str(value))
+    if not amount.is_finite():
+        raise ValueError(f"amount {value!r} is not a finite number")
+    return amount
+
+
 def _retryable(response: httpx.Response) -> bool:
     if response.status_code in RETRYABLE_STATUSES:
         return True
@@ -129,7 +137,7 @@ class SandboxAdapter:
             return Quote(
                 id=str(body["id"]),
                 order_id=str(body["order_id"]),
-                amount=Decimal(str(body["amount"])),
+                amount=_amount(body["amount"]),
                 currency=str(body["currency"]),
                 expires_at=datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires else None,
             )
@@ -180,8 +188,10 @@ class SandboxAdapter:
                 return candidate
         found = ", ".join(f"{c.id} of {fmt(c.amount, c.currency)} {c.currency}" for c in live) or "none found"
         raise ApiError(
-            f"order {request.order_id} already has a refund that is not ours ({found}; we would refund "
-            f"{fmt(request.amount, request.currency)} {request.currency}){self._describe(response)}",
+            self._redact(
+                f"order {request.order_id} already has a refund that is not ours ({found}; we would refund "
+                f"{fmt(request.amount, request.currency)} {request.currency}){self._describe(response)}"
+            ),
             status=response.status_code,
             error_type=kind,
         )
@@ -211,7 +221,7 @@ class SandboxAdapter:
             return RefundState(
                 id=str(body["id"]),
                 order_id=str(body["order_id"]),
-                amount=Decimal(str(body["amount"])),
+                amount=_amount(body["amount"]),
                 currency=str(body["currency"]),
                 status=cast(RefundStatus, status),
                 failure_reason=body.get("failure_reason"),
