@@ -14,16 +14,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from refundctl.engine import Decision, decide
 from refundctl.errors import Problem
-from refundctl.orders.reader import Dedup, RawItem, iter_raw, to_record
+from refundctl.orders.reader import Dedup, RawItem, chunks, iter_raw, to_record
 from refundctl.policy import PolicySet, load_policies
 
-CHUNK = 256  # records per task: large enough to amortise pickling, small enough to keep memory flat
 RowMaker = Callable[[Decision], Any]
 
 
@@ -60,7 +58,10 @@ def _init_worker(job: Job) -> None:
 
 def _decide_chunk(items: list[RawItem]) -> list[Result]:
     assert _worker is not None
-    policies, job = _worker
+    return _decide_chunk_with(items, *_worker)
+
+
+def _decide_chunk_with(items: list[RawItem], policies: PolicySet, job: Job) -> list[Result]:
     return [_decide_one(item, policies, job) for item in items]
 
 
@@ -81,25 +82,21 @@ def _decide_one(item: RawItem, policies: PolicySet, job: Job) -> Result:
     )
 
 
-def _chunks(items: Iterable[RawItem]) -> Iterator[list[RawItem]]:
-    it = iter(items)
-    while chunk := list(islice(it, CHUNK)):
-        yield chunk
-
-
 def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 1) -> Iterator[Result]:
     """Every record of ``paths`` decided, in input order; duplicates become problems."""
     dedup = Dedup()
-    if jobs <= 1:
-        results: Iterable[Result] = (_decide_one(item, policies, job) for item in iter_raw(paths))
-        yield from _dedup(results, dedup)
-        return
-    with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
-        batches = pool.imap(_decide_chunk, _chunks(iter_raw(paths)))
-        yield from _dedup((result for batch in batches for result in batch), dedup)
+    try:
+        if jobs <= 1:
+            yield from _dedup((_decide_chunk_with(chunk, policies, job) for chunk in chunks(iter_raw(paths))), dedup)
+            return
+        with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
+            yield from _dedup(pool.imap(_decide_chunk, chunks(iter_raw(paths))), dedup)
+    finally:
+        dedup.close()
 
 
-def _dedup(results: Iterable[Result], dedup: Dedup) -> Iterator[Result]:
-    for result in results:
-        problem = None if result.order_id is None else dedup.duplicate(result.order_id, result.source, result.line)
-        yield result if problem is None else Result(result.source, result.line, None, [problem])
+def _dedup(batches: Iterable[list[Result]], dedup: Dedup) -> Iterator[Result]:
+    for batch in batches:
+        problems = dedup.duplicates([(r.order_id, r.source, r.line) for r in batch])
+        for result, problem in zip(batch, problems, strict=True):
+            yield result if problem is None else Result(result.source, result.line, None, [problem])

@@ -1,7 +1,7 @@
 """Read orders from files or stdin, streaming: JSON object, JSON array, JSON Lines or CSV.
 
-Memory stays flat in the number of orders (a JSON array is decoded element by
-element), except for the set of ids seen, which finds duplicates across a run.
+Memory stays flat in the number of orders: a JSON array is decoded element by
+element, and the ids seen (to find duplicates across a run) are kept on disk.
 Every record comes out as a :class:`Record`: an order, or the problems with it,
 located by file and line.
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 
@@ -23,8 +25,9 @@ from refundctl.errors import OrderError, Problem
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
 
-CHUNK = 1 << 16
+CHUNK = 256  # records per batch: duplicate checks, and check --jobs tasks
 LIST_SEP = ";"
+T = TypeVar("T")
 # CSV: one row per single-segment flight or hotel stay. Lists use ';', charges CODE=AMOUNT,
 # ancillaries CODE=AMOUNT or CODE=AMOUNT:used. Column -> path in the JSON order format.
 CSV_COLUMNS = {
@@ -79,35 +82,62 @@ def to_record(item: RawItem) -> Record:
 class Dedup:
     """Order ids must be unique within a run; remembers where each was first seen.
 
-    This index is the one thing that grows with the input: an id and a packed position.
+    The ids live in a private temporary SQLite database on disk (SQLite caches a few
+    pages in memory), so memory stays flat however many orders a run has. Records are
+    checked a batch at a time: one query and one insert per batch.
     """
 
     def __init__(self) -> None:
-        self.sources: list[str] = []
-        self.seen: dict[str, int] = {}
+        self._db = sqlite3.connect("", isolation_level=None)  # "": temporary, deleted on close
+        self._db.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            "CREATE TABLE seen (id TEXT PRIMARY KEY, first TEXT NOT NULL) WITHOUT ROWID;"
+        )
 
-    def duplicate(self, order_id: str, source: str, line: int) -> Problem | None:
-        first = self.seen.get(order_id)
-        if first is None:
-            if not self.sources or self.sources[-1] != source:
-                self.sources.append(source)
-            self.seen[order_id] = (len(self.sources) - 1) << 32 | line
-            return None
-        where = f"{self.sources[first >> 32]}:{first & 0xFFFFFFFF}"
-        return Problem(source, line, "id", f"duplicate order id {order_id!r} (first at {where})")
+    def duplicates(self, batch: Sequence[tuple[str | None, str, int]]) -> list[Problem | None]:
+        """For each (order id or None, source, line): the duplicate-id problem, or None."""
+        ids = [oid for oid, _, _ in batch if oid is not None]
+        marks = ",".join("?" * len(ids))
+        first: dict[str, str] = dict(self._db.execute(f"SELECT id, first FROM seen WHERE id IN ({marks})", ids))
+        out: list[Problem | None] = []
+        new: list[tuple[str, str]] = []
+        for oid, source, line in batch:
+            if oid is None or oid not in first:
+                out.append(None)
+                if oid is not None:
+                    first[oid] = f"{source}:{line}"
+                    new.append((oid, first[oid]))
+            else:
+                out.append(Problem(source, line, "id", f"duplicate order id {oid!r} (first at {first[oid]})"))
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO seen VALUES (?, ?)", new)
+        self._db.execute("COMMIT")
+        return out
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last may be shorter)."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def iter_records(paths: Sequence[str]) -> Iterator[Record]:
     """Every record of every input, in input order; ``-`` is stdin."""
     dedup = Dedup()
-    for item in iter_raw(paths):
-        record = to_record(item)
-        if record.order is not None:
-            problem = dedup.duplicate(record.order.id, record.source, record.line)
-            if problem is not None:
-                record.problems.append(problem)
-                record.order = None
-        yield record
+    try:
+        for batch in chunks(to_record(item) for item in iter_raw(paths)):
+            keys = [(r.order.id if r.order else None, r.source, r.line) for r in batch]
+            for record, problem in zip(batch, dedup.duplicates(keys), strict=True):
+                if problem is not None:
+                    record.problems.append(problem)
+                    record.order = None
+                yield record
+    finally:
+        dedup.close()
 
 
 def load_orders(paths: Sequence[str]) -> list[Order]:
