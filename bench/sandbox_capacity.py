@@ -17,34 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from generate import orders as generated_orders
 
 TOKEN = "bench-token"
 MAX_ORDERS = 100_000  # POSTs need one order each (one live refund per order)
-
-
-def _order(n: int) -> dict[str, Any]:
-    return {
-        "id": f"BENCH-{n}",
-        "kind": "hotel",
-        "supplier": "HARBOR-SHA",
-        "currency": "CNY",
-        "booked_at": "2026-11-01T10:00:00+08:00",
-        "channel": "app",
-        "payment_method": "card",
-        "traveler_tags": [],
-        "waiver_codes": [],
-        "stay": {
-            "check_in": "2026-12-10",
-            "nights": 1,
-            "rooms": 1,
-            "timezone": "Asia/Shanghai",
-            "rate_plan": "flex",
-            "nightly": ["500.00"],
-        },
-        "taxes": [],
-        "fees": [],
-        "status": "confirmed",
-    }
 
 
 async def _load(
@@ -78,7 +54,8 @@ async def _load(
 
 
 async def _run(base_url: str, seconds: float, connections: int) -> tuple[tuple[int, int, float], ...]:
-    bodies = [json.dumps({"order_id": f"BENCH-{n}", "amount": "500.00", "currency": "CNY"}) for n in range(MAX_ORDERS)]
+    # 1.00 is below what any generated order paid, whatever its kind.
+    bodies = [json.dumps({"order_id": f"B-{n:07d}", "amount": "1.00", "currency": "CNY"}) for n in range(MAX_ORDERS)]
     headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "bench-get"}
     async with (
         aiohttp.ClientSession(base_url, headers=headers) as session,
@@ -94,7 +71,7 @@ def measure(seconds: float = 5.0, connections: int = 32) -> dict[str, Any]:
     """Start the sandbox on a free port and measure GET and POST refund throughput."""
     with tempfile.TemporaryDirectory() as tmp:
         orders = Path(tmp) / "orders.jsonl"
-        orders.write_text("".join(json.dumps(_order(n)) + "\n" for n in range(MAX_ORDERS)))
+        orders.write_text("".join(json.dumps(order) + "\n" for order in generated_orders(MAX_ORDERS)))
         proc = subprocess.Popen(
             [sys.executable, "-m", "refundctl", "sandbox", "serve", "--orders", str(orders), "--print-config"],
             stdout=subprocess.PIPE,
