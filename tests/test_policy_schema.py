@@ -404,3 +404,12 @@ def test_window_ids_are_unique_within_a_rule(tmp_path: Path) -> None:
     assert problem(tmp_path, text) == (
         f"{tmp_path / 'p.toml'}:{at}: fares[0].no_show.id: window id 'before-departure' is already used in this rule"
     )
+
+
+def test_validate_a_directory_without_policies_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "cases.toml").write_text("orders = 'o.jsonl'\n")  # test cases are not policies
+    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"{tmp_path.resolve()}: no policy files (*.toml outside tests/)\n"

@@ -22,7 +22,7 @@ def validate(directory: Path | None) -> None:
     """Check every policy file under DIRECTORY (default: the shipped policies).
 
     Prints nothing and exits 0 when all is well; otherwise prints every problem
-    as file:line: message and exits 2. Warnings (such as overlapping waivers with
+    as file:line: message and exits 2 (a directory with no policy file is one). Warnings (such as overlapping waivers with
     different effects) are printed as "warning: file:line: message" and exit 0.
     """
     try:
@@ -33,6 +33,10 @@ def validate(directory: Path | None) -> None:
         raise SystemExit(int(exc.exit_code)) from None
     for warning in policies.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if not (policies.policies or policies.waivers or policies.regulations):
+        # Almost always a wrong path; check would send every order to manual review.
+        click.echo(f"{policies.directory}: no policy files (*.toml outside tests/)", err=True)
+        raise SystemExit(int(ExitCode.BAD_INPUT))
 
 
 @policy.command("test")
