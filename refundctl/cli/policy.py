@@ -22,7 +22,8 @@ def validate(directory: Path | None) -> None:
     """Check every policy file under DIRECTORY (default: the shipped policies).
 
     Prints nothing and exits 0 when all is well; otherwise prints every problem
-    as file:line: message and exits 2 (a directory with no policy file is one). Warnings (such as overlapping waivers with
+    as file:line: message and exits 2 (a directory with no policy file is one
+    too). Warnings (such as overlapping waivers with
     different effects) are printed as "warning: file:line: message" and exit 0.
     """
     try:
