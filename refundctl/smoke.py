@@ -6,7 +6,8 @@ or the wait runs out. Each step is timed; the first failing one stops the run an
 says what kind of failure it was, which picks the exit code.
 
 Suppliers that know their own refund rule for an order (Duffel's order conditions)
-offer ``order_policy``; that policy decides carriers no policy file covers.
+offer ``order_policy``; that policy decides carriers no policy file covers
+(``refundctl.engine.supplier_rules``).
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, Protocol, TypeVar, runtime_checkable
+from typing import Literal, TypeVar
 
 import httpx
 
 from refundctl.adapters.base import Quote, QuoteRejected, RefundRequest, RefundState, Supplier
 from refundctl.client import EventHooks
-from refundctl.engine import Decision, decide
+from refundctl.engine import Decision
+from refundctl.engine.supplier_rules import decide_with_supplier_rules
 from refundctl.errors import ApiError, AuthError, ExitCode, InputError, MismatchError, TimeoutExpired
 from refundctl.money import fmt
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
-from refundctl.policy import Policy, PolicySet
+from refundctl.policy import PolicySet
 from refundctl.submit.plan import idempotency_key
 
 T = TypeVar("T")
@@ -42,36 +44,6 @@ EXIT_CODES: dict[FailureKind, ExitCode] = {
     "timeout": ExitCode.TIMEOUT,
 }
 BODY_LIMIT = 2000  # characters of a body shown in a failure report
-
-
-@runtime_checkable
-class OrderRules(Protocol):
-    """A supplier that states an order's own refund rule (e.g. Duffel's order conditions)."""
-
-    def order_policy(self, order_id: str) -> tuple[Policy | None, str]: ...
-
-
-def explain(decision: Decision, policy_file: str | None, note: str) -> Decision:
-    """Add ``note`` (where the supplier's rule came from) to every hit of that rule, and to the reason."""
-    hits = tuple(
-        replace(hit, note=f"{hit.note}; {note}" if hit.note else note) if hit.policy == policy_file else hit
-        for hit in decision.rules
-    )
-    reason = decision.reason
-    if reason and (decision.policy == policy_file or decision.outcome == "manual_review"):
-        reason = f"{reason} ({note})"
-    return replace(decision, rules=hits, reason=reason)
-
-
-def decide_with_supplier_rules(
-    order: Order, policies: PolicySet, supplier: object, as_of: datetime
-) -> tuple[Decision, str]:
-    """The decision, with the supplier's own rule as fallback; and the policy digest used."""
-    if not isinstance(supplier, OrderRules):
-        return decide(order, policies, as_of), policies.digest
-    policy, note = supplier.order_policy(order.id)
-    used = policies if policy is None else policies.with_fallback(policy)
-    return explain(decide(order, used, as_of), None if policy is None else policy.file, note), used.digest
 
 
 @dataclass(frozen=True, slots=True)

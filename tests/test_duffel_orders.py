@@ -19,11 +19,11 @@ from refundctl.adapters.duffel_orders import (
     refund_condition,
     to_order,
 )
+from refundctl.engine.supplier_rules import decide_with_supplier_rules
 from refundctl.orders.model import FlightOrder
 from refundctl.orders.parse import parse_order
 from refundctl.policy import Policy, load_policies
 from refundctl.policy.schema import build_policy
-from refundctl.smoke import decide_with_supplier_rules
 
 DATA = Path(__file__).parent / "data" / "duffel"
 BEFORE = datetime.fromisoformat("2026-05-01T10:00:00+00:00")

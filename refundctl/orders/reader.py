@@ -154,13 +154,62 @@ def load_orders(paths: Sequence[str]) -> list[Order]:
     return orders
 
 
-def _open(path: str) -> IO[str]:
+@dataclass(frozen=True, slots=True)
+class IdLine:
+    """A supplier order id and where it was read."""
+
+    source: str
+    line: int
+    order_id: str
+
+
+def read_order_ids(paths: Sequence[str]) -> list[IdLine]:
+    """Order ids, one per line (blank lines and ``#`` comments ignored), or OrderError listing every bad line."""
+    ids: list[IdLine] = []
+    problems: list[Problem] = []
+    for path in paths:
+        source = "<stdin>" if path == "-" else path
+        stream = _open(path, "order ids")
+        try:
+            for number, text in enumerate(stream, 1):
+                value = text.strip()
+                if not value or value.startswith("#"):
+                    continue
+                if len(value.split()) > 1:
+                    problems.append(Problem(source, number, None, f"expected one order id per line, got {value!r}"))
+                else:
+                    ids.append(IdLine(source, number, value))
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(source, None, None, f"not UTF-8 text: {exc.reason}"))
+        finally:
+            _close(path, stream)
+    dedup = Dedup()
+    try:
+        for batch in chunks(ids):
+            found = dedup.duplicates([(i.order_id, i.source, i.line) for i in batch])
+            problems.extend(p for p in found if p is not None)
+    finally:
+        dedup.close()
+    if problems:
+        rank = {("<stdin>" if path == "-" else path): n for n, path in enumerate(paths)}
+        raise OrderError(sorted(problems, key=lambda p: (rank.get(p.file, 0), p.line or 0)))
+    return ids
+
+
+def _open(path: str, what: str = "orders") -> IO[str]:
     if path == "-":
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
     try:
         return Path(path).open(encoding="utf-8-sig", newline="")  # a BOM (Excel, Notepad) is not content
     except OSError as exc:
-        raise OrderError([Problem(path, None, None, f"cannot read orders: {exc.strerror}")]) from None
+        raise OrderError([Problem(path, None, None, f"cannot read {what}: {exc.strerror}")]) from None
+
+
+def _close(path: str, stream: IO[str]) -> None:
+    if isinstance(stream, io.TextIOWrapper) and path == "-":
+        stream.detach()  # leave stdin open: a closed wrapper would close sys.stdin's buffer
+    else:
+        stream.close()
 
 
 def _raw(path: str) -> Iterator[RawItem]:
@@ -194,10 +243,7 @@ def _raw(path: str) -> Iterator[RawItem]:
     except UnicodeDecodeError as exc:
         yield (source, 0, None, f"not UTF-8 text: {exc.reason}")
     finally:
-        if isinstance(stream, io.TextIOWrapper) and path == "-":
-            stream.detach()  # leave stdin open: a closed wrapper would close sys.stdin's buffer
-        else:
-            stream.close()
+        _close(path, stream)
 
 
 def _chain(head: list[str], rest: Iterable[str]) -> Iterator[str]:

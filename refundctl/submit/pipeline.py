@@ -10,9 +10,10 @@ it under the plan's idempotency key, (4) commits the answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from refundctl.adapters.base import QuoteRejected, RefundRequest, RefundState, Supplier
 from refundctl.client import RetriesExhausted
@@ -20,6 +21,8 @@ from refundctl.errors import ApiError, AuthError, TransportError
 from refundctl.journal import Entry, Journal, Plan
 from refundctl.money import fmt
 from refundctl.submit.fates import Fate, fate_of_entry
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +73,10 @@ class Pipeline:
             if not self._due(entry):
                 fates[entry.order_id] = self._report(fate_of_entry(entry, _earlier(entry)))
 
-        work = iter(due)
+        async def send(entry: Entry) -> None:
+            fates[entry.order_id] = self._report(fate_of_entry(await self._process(entry)))
 
-        async def worker() -> None:
-            for entry in work:  # one shared iterator: each entry goes to exactly one worker
-                fates[entry.order_id] = self._report(fate_of_entry(await self._process(entry)))
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(self.settings.concurrency, len(due))):
-                    group.create_task(worker())
-        except BaseExceptionGroup as exc:
-            raise _first(exc) from None
+        await for_each(due, self.settings.concurrency, send)
         return fates
 
     def _report(self, fate: Fate) -> Fate:
@@ -145,6 +140,22 @@ class Pipeline:
                 waivers=plan.waivers,
             )
         )
+
+
+async def for_each(items: Sequence[T], concurrency: int, work: Callable[[T], Awaitable[None]]) -> None:
+    """``work`` on every item, ``concurrency`` at a time; the first error (an AuthError, or a bug) stops them all."""
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:  # one shared iterator: each item goes to exactly one worker
+            await work(item)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, len(items))):
+                group.create_task(worker())
+    except BaseExceptionGroup as exc:
+        raise _first(exc) from None
 
 
 def _stored_body(entry: Entry) -> _Body:
