@@ -22,8 +22,9 @@ from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import ExitCode, InputError, OrderError, Problem
 from refundctl.money import fmt
 from refundctl.output import Encoded, dumps, encode, output_option, render
+from refundctl.policy import load_policies
 
-from .options import as_of_option, load, policies_option
+from .options import as_of_option, policies_option
 
 TABLE_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
                  "next_change", "why")  # fmt: skip
@@ -100,7 +101,7 @@ def check(
     record stops the run before any output (exit 2); with --keep-going the good
     ones are decided and every bad one is listed on stderr and in an error report.
     """
-    policies = load(policy_dir)
+    policies = load_policies(policy_dir)
     problems: list[Problem] = []
     counts: Counter[str] = Counter()
     totals: dict[str, Decimal] = {}

@@ -12,8 +12,9 @@ from refundctl.engine.explain import explain as build
 from refundctl.engine.explain import render_text
 from refundctl.errors import InputError, Problem
 from refundctl.orders import iter_records
+from refundctl.policy import load_policies
 
-from .options import as_of_option, load, policies_option
+from .options import as_of_option, policies_option
 
 
 @click.command()
@@ -28,7 +29,7 @@ from .options import as_of_option, load, policies_option
 def explain(order_id: str, orders_file: str, policy_dir: Path | None, as_of: datetime, fmt: str) -> None:
     """Explain the decision for ORDER_ID: windows in UTC and local time, amounts and rounding,
     waivers and regulations considered, and which one won."""
-    policies = load(policy_dir)
+    policies = load_policies(policy_dir)
     found = None
     count = 0
     bad: list[Problem] = []

@@ -9,8 +9,6 @@ from typing import Any, TypeVar
 
 import click
 
-from refundctl.policy import PolicySet, load_policies
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -53,7 +51,3 @@ def policies_option(f: F) -> F:
         default=None,
         help="Policy directory (default: the shipped policies/).",
     )(f)
-
-
-def load(policy_dir: Path | None) -> PolicySet:
-    return load_policies(policy_dir)

@@ -12,11 +12,12 @@ import click
 from refundctl.adapters import Connection, open_adapter
 from refundctl.client import RateLimiter
 from refundctl.errors import ExitCode
+from refundctl.policy import load_policies
 from refundctl.smoke import ExchangeLog, FailureKind, SmokeResult, SmokeSettings, Step, run_smoke
 
 from .connection import ConnectionFlags, connection_options
 from .main import report_error
-from .options import as_of_option, load, policies_option
+from .options import as_of_option, policies_option
 from .submit import parse_tolerance
 
 KIND_NAMES: dict[FailureKind, str] = {
@@ -75,7 +76,7 @@ def smoke(
     """
     tolerance = parse_tolerance(tolerance_text)
     target = connection.target()
-    settings = SmokeSettings(order_id, load(policy_dir), as_of, commit, wait, tolerance=tolerance)
+    settings = SmokeSettings(order_id, load_policies(policy_dir), as_of, commit, wait, tolerance=tolerance)
     conn = connection.connection(target, RateLimiter(None), 1)
     result = asyncio.run(_run(target.adapter, conn, settings))
     for step in result.steps:

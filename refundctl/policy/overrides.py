@@ -63,11 +63,11 @@ def build_waiver(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
         c.issues.append(("effect.up_to", "a full refund has no limit; up_to applies to waive-* effects"))
     currency = c.currency(e["currency"], "effect.currency", "") if "currency" in e else None
     waiver = Waiver(
-        id=c.typed(head.get("id"), str, "policy.id", ""),
+        id=c.head_text(head, "id"),
         file=file,
         line=c.line("conditions"),
-        name=c.typed(head.get("name"), str, "policy.name", ""),
-        source=c.typed(head.get("source"), str, "policy.source", ""),
+        name=c.head_text(head, "name"),
+        source=c.head_text(head, "source"),
         conditions=conditions,
         effect=effect,  # type: ignore[arg-type]
         funded_by=funded_by,  # type: ignore[arg-type]
@@ -98,11 +98,11 @@ def build_regulation(data: dict[str, Any], file: str, lines: dict[str, int]) -> 
     if "compensation" in data:
         compensation = _compensation(c, data["compensation"])
     regulation = Regulation(
-        id=c.typed(head.get("id"), str, "policy.id", ""),
+        id=c.head_text(head, "id"),
         file=file,
         line=c.line("policy"),
-        name=c.typed(head.get("name"), str, "policy.name", ""),
-        source=c.typed(head.get("source"), str, "policy.source", ""),
+        name=c.head_text(head, "name"),
+        source=c.head_text(head, "source"),
         implements=implements,  # type: ignore[arg-type]
         in_force=_date(c, head.get("in_force"), "policy.in_force") or date.min,
         countries=_codes(c, scope, "countries", path="scope"),

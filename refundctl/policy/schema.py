@@ -57,6 +57,10 @@ class Checker:
             return default
         return value
 
+    def head_text(self, head: dict[str, Any], key: str) -> str:
+        """A string in the ``[policy]`` table (id, name, source); "" when absent or mistyped."""
+        return self.typed(head.get(key), str, f"policy.{key}", "")
+
     def currency(self, value: Any, path: str, default: str) -> str | None:
         """An ISO 4217 code that can be paid (``default`` when absent); None after recording a problem."""
         code = self.typed(value, str, path, default)
@@ -139,11 +143,11 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
                 )
             seen[code] = rule.id
     policy = Policy(
-        id=c.typed(head.get("id"), str, "policy.id", ""),
+        id=c.head_text(head, "id"),
         kind=kind,
         file=file,
-        name=c.typed(head.get("name"), str, "policy.name", ""),
-        source=c.typed(head.get("source"), str, "policy.source", ""),
+        name=c.head_text(head, "name"),
+        source=c.head_text(head, "source"),
         suppliers=c.codes(head.get(suppliers_key, []), f"policy.{suppliers_key}"),
         currency=currency,
         rules=rules,
