@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit smoke bench clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -16,8 +16,8 @@ demo: $(STAMP)
 	bash examples/demo.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check refundctl tests bench
-	$(BIN)/ruff format --check refundctl tests bench
+	$(BIN)/ruff check refundctl tests bench setup.py
+	$(BIN)/ruff format --check refundctl tests bench setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict refundctl

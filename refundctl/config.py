@@ -10,6 +10,7 @@ The config file is TOML, ``$REFUNDCTL_CONFIG`` or
     adapter = "sandbox"
     token_file = "~/.config/refundctl/sandbox.token"
     default_service_level_days = 14  # due date when no regulation sets one
+    policies = "~/refund-policies"   # relative paths are relative to this file
 
 The token is never a flag value: ``--token-file`` over ``$REFUNDCTL_TOKEN`` over
 the profile's ``token_file``.
@@ -26,10 +27,11 @@ from urllib.parse import urlsplit
 
 from refundctl.errors import ConfigError
 from refundctl.net import is_loopback_host
+from refundctl.shipped import shipped_policies
 
 DEFAULT_ADAPTER = "sandbox"
 DEFAULT_SERVICE_LEVEL_DAYS = 14
-KEYS = frozenset({"api", "adapter", "token_file", "default_service_level_days"})
+KEYS = frozenset({"api", "adapter", "token_file", "default_service_level_days", "policies"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Profile:
     adapter: str | None = None
     token_file: Path | None = None
     default_service_level_days: int = DEFAULT_SERVICE_LEVEL_DAYS
+    policies: Path | None = None
 
 
 def config_path() -> Path:
@@ -76,20 +79,37 @@ def _profile(path: Path, name: str, table: dict[str, Any]) -> Profile:
     unknown = sorted(set(table) - KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(KEYS))})")
-    for key in ("api", "adapter", "token_file"):
+    for key in ("api", "adapter", "token_file", "policies"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: {key} must be a string")
     days = table.get("default_service_level_days", DEFAULT_SERVICE_LEVEL_DAYS)
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise ConfigError(f"{where}: default_service_level_days must be a whole number of days")
     token_file = table.get("token_file")
+    policies = table.get("policies")
     return Profile(
         name=name,
         api=table.get("api"),
         adapter=table.get("adapter"),
         token_file=None if token_file is None else Path(token_file).expanduser(),
         default_service_level_days=days,
+        policies=None if policies is None else path.parent / Path(policies).expanduser(),
     )
+
+
+def resolve_policy_dir(flag: Path | None, profile: Profile | None = None) -> tuple[Path, str]:
+    """The policy directory in use and where that came from.
+
+    ``--policies`` (click also fills it from ``$REFUNDCTL_POLICIES``) over the profile's
+    ``policies`` over the set shipped with refundctl. ``profile`` defaults to the one
+    ``$REFUNDCTL_PROFILE`` or the config file names.
+    """
+    if flag is not None:
+        return flag, "--policies or $REFUNDCTL_POLICIES"
+    profile = load_profile(None) if profile is None else profile
+    if profile.policies is not None:
+        return profile.policies, f"profile {profile.name!r} in {config_path()}"
+    return shipped_policies(), "shipped with refundctl"
 
 
 def resolve_api(flag: str | None, profile: Profile) -> str:

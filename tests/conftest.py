@@ -39,6 +39,14 @@ SANDBOX_ORDERS = DATA / "sandbox_orders.json"
 SANDBOX_TOKEN = "test-token"
 
 
+@pytest.fixture(autouse=True)
+def no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read the developer's own config profile or REFUNDCTL_* settings."""
+    for name in ("REFUNDCTL_CONFIG", "REFUNDCTL_PROFILE", "REFUNDCTL_POLICIES", "REFUNDCTL_API", "REFUNDCTL_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config-home"))
+
+
 @dataclass
 class RunningSandbox:
     base_url: str

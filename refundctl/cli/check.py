@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import click
 
 from refundctl.batch import Job, decide_records
+from refundctl.config import resolve_policy_dir
 from refundctl.engine import Decision
 from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import ExitCode, InputError, OrderError, Problem
@@ -101,6 +102,7 @@ def check(
     record stops the run before any output (exit 2); with --keep-going the good
     ones are decided and every bad one is listed on stderr and in an error report.
     """
+    policy_dir, _ = resolve_policy_dir(policy_dir)
     policies = load_policies(policy_dir)
     problems: list[Problem] = []
     counts: Counter[str] = Counter()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from refundctl.config import resolve_policy_dir
 from refundctl.engine.explain import explain as build
 from refundctl.engine.explain import render_text
 from refundctl.errors import InputError, Problem
@@ -29,7 +30,7 @@ from .options import as_of_option, policies_option
 def explain(order_id: str, orders_file: str, policy_dir: Path | None, as_of: datetime, fmt: str) -> None:
     """Explain the decision for ORDER_ID: windows in UTC and local time, amounts and rounding,
     waivers and regulations considered, and which one won."""
-    policies = load_policies(policy_dir)
+    policies = load_policies(resolve_policy_dir(policy_dir)[0])
     found = None
     count = 0
     bad: list[Problem] = []

@@ -49,5 +49,8 @@ def policies_option(f: F) -> F:
         "policy_dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Policy directory (default: the shipped policies/).",
+        envvar="REFUNDCTL_POLICIES",
+        show_envvar=True,
+        help="Policy directory (default: the config profile's policies, else the shipped set; "
+        "`refundctl policy path` prints the one in use).",
     )(f)

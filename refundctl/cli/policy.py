@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from refundctl.config import resolve_policy_dir
 from refundctl.errors import ExitCode, PolicyError
 from refundctl.policy import load_policies
 from refundctl.policy.cases import run_cases
@@ -13,13 +14,37 @@ from refundctl.policy.cases import run_cases
 
 @click.group()
 def policy() -> None:
-    """Work with policy files."""
+    """Work with policy files.
+
+    The policy directory is --policies DIR (or DIRECTORY where a command takes
+    one), else $REFUNDCTL_POLICIES, else the config profile's `policies`, else
+    the set shipped with refundctl.
+    """
+
+
+_DIRECTORY = click.argument(
+    "directory", required=False, envvar="REFUNDCTL_POLICIES", type=click.Path(file_okay=False, path_type=Path)
+)
 
 
 @policy.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@_DIRECTORY
+def path(directory: Path | None) -> None:
+    """Print the policy directory in use (and, on stderr, where that choice came from).
+
+    Start your own set from the shipped one:
+
+      cp -r "$(refundctl policy path)" my-policies && export REFUNDCTL_POLICIES=$PWD/my-policies
+    """
+    found, source = resolve_policy_dir(directory)
+    click.echo(str(found.resolve()))
+    click.echo(f"refundctl: policies: {source}", err=True)
+
+
+@policy.command()
+@_DIRECTORY
 def validate(directory: Path | None) -> None:
-    """Check every policy file under DIRECTORY (default: the shipped policies).
+    """Check every policy file under DIRECTORY (default: see `refundctl policy --help`).
 
     Prints nothing and exits 0 when all is well; otherwise prints every problem
     as file:line: message and exits 2 (a directory with no policy file is one
@@ -27,7 +52,7 @@ def validate(directory: Path | None) -> None:
     different effects) are printed as "warning: file:line: message" and exit 0.
     """
     try:
-        policies = load_policies(directory)
+        policies = load_policies(resolve_policy_dir(directory)[0])
     except PolicyError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -41,15 +66,15 @@ def validate(directory: Path | None) -> None:
 
 
 @policy.command("test")
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@_DIRECTORY
 @click.option("-v", "--verbose", is_flag=True, help="Also list the cases that pass.")
 def test_cases(directory: Path | None, verbose: bool) -> None:
-    """Run the policy test cases in DIRECTORY/tests (default: the shipped policies).
+    """Run the policy test cases in DIRECTORY/tests (default: see `refundctl policy --help`).
 
     Prints each failing case as file:line: name and what differs, then
     "N passed, M failed"; exits 9 if any case failed, 2 if a case file is invalid.
     """
-    policies = load_policies(directory)
+    policies = load_policies(resolve_policy_dir(directory)[0])
     results = run_cases(policies.directory, policies)
     for result in results:
         where = f"{result.file}:{result.line}" if result.line else result.file

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import click
 
+from refundctl.config import resolve_policy_dir
 from refundctl.engine import decide
 from refundctl.errors import ConfigError, InputError
 from refundctl.net import is_loopback_host
@@ -26,7 +27,7 @@ from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probabili
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
-from .options import AsOf
+from .options import AsOf, policies_option
 
 TOKEN_ENV = "REFUNDCTL_SANDBOX_TOKEN"
 T = TypeVar("T")
@@ -103,12 +104,7 @@ def sandbox() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 takes a free port.")
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback (the API is for testing).")
 @click.option("--orders", "order_files", multiple=True, metavar="FILE", help="Orders to serve (repeatable).")
-@click.option(
-    "--policies",
-    "policy_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Policy directory the quotes are computed with [default: the shipped policies].",
-)
+@policies_option
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file keeping refunds.")
 @click.option("--seed", type=int, help="Seed of every injected fault [default: random, printed at start].")
 @click.option("--rate-limit", metavar="N/s", help="Answer 429 over N requests per second.")
@@ -177,7 +173,7 @@ def serve(
         settle_after=settle_after,
     )
     orders = _orders(order_files)
-    quoter = engine_quoter(policy_dir, quote_as_of)
+    quoter = engine_quoter(resolve_policy_dir(policy_dir)[0], quote_as_of)
     store = _store(state)
     try:
         try:

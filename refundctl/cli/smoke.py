@@ -11,6 +11,7 @@ import click
 
 from refundctl.adapters import Connection, open_adapter
 from refundctl.client import RateLimiter
+from refundctl.config import resolve_policy_dir
 from refundctl.errors import ExitCode
 from refundctl.policy import load_policies
 from refundctl.smoke import ExchangeLog, FailureKind, SmokeResult, SmokeSettings, Step, run_smoke
@@ -76,7 +77,14 @@ def smoke(
     """
     tolerance = parse_tolerance(tolerance_text)
     target = connection.target()
-    settings = SmokeSettings(order_id, load_policies(policy_dir), as_of, commit, wait, tolerance=tolerance)
+    settings = SmokeSettings(
+        order_id,
+        load_policies(resolve_policy_dir(policy_dir, connection.profile())[0]),
+        as_of,
+        commit,
+        wait,
+        tolerance=tolerance,
+    )
     conn = connection.connection(target, RateLimiter(None), 1)
     result = asyncio.run(_run(target.adapter, conn, settings))
     for step in result.steps:

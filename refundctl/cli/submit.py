@@ -16,7 +16,7 @@ import click
 
 from refundctl.adapters import Connection, Supplier, open_adapter
 from refundctl.client import RateLimiter
-from refundctl.config import Target, is_loopback
+from refundctl.config import Target, is_loopback, resolve_policy_dir
 from refundctl.engine import decide
 from refundctl.errors import ConfigError, ExitCode, OrderError, Problem
 from refundctl.journal import Journal, Plan
@@ -246,6 +246,7 @@ def submit(
     rate = parse_rate(rate_text)
     tolerance = parse_tolerance(tolerance_text)
     profile = connection.profile()
+    policy_dir, _ = resolve_policy_dir(policy_dir, profile)
     limiter = RateLimiter(rate)
     link: tuple[Target, Connection] | None = None
     if fetch:

@@ -17,11 +17,11 @@ from refundctl.policy.locate import index_lines, locate
 from refundctl.policy.model import Policy, Regulation, Waiver
 from refundctl.policy.overrides import build_regulation, build_waiver, overlapping, same_effect
 from refundctl.policy.schema import build_policy
+from refundctl.shipped import shipped_policies
 
 AnyPolicy = Policy | Waiver | Regulation
 KINDS = ("airline", "hotel", "waiver", "regulation")
 
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "policies"
 TESTS_DIR = "tests"  # policy test cases live beside the policies but are not policies
 
 
@@ -53,8 +53,7 @@ class PolicySet:
         return replace(self, policies=(*self.policies, policy), by_supplier=by_supplier, digest=digest)
 
 
-def default_directory() -> Path:
-    return SHIPPED
+SHIPPED = shipped_policies()
 
 
 def policy_files(directory: Path) -> list[Path]:
@@ -63,7 +62,7 @@ def policy_files(directory: Path) -> list[Path]:
 
 def load_policies(directory: Path | None = None) -> PolicySet:
     """Every policy under ``directory`` (default: the shipped ones), or PolicyError with every problem."""
-    directory = (directory or default_directory()).resolve()
+    directory = (directory or SHIPPED).resolve()
     if not directory.is_dir():
         raise PolicyError([Problem(str(directory), None, None, "policy directory does not exist")])
     problems: list[Problem] = []
