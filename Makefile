@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit smoke bench clean
+.PHONY: demo test lint typecheck unit smoke bench bench-tiny clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,14 @@ unit: $(STAMP)
 smoke: $(STAMP)
 	bash examples/smoke.sh
 
-test: lint typecheck unit smoke
+test: lint typecheck unit smoke bench-tiny
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Every bench once at a tiny size (figures not reported), so that a broken bench fails `make test`.
+bench-tiny: $(STAMP)
+	$(BIN)/python bench/run.py --tiny
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

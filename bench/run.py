@@ -1,4 +1,8 @@
-"""`make bench`: every speed and scale figure the README reports, measured in one run."""
+"""`make bench`: every speed and scale figure the README reports, measured in one run.
+
+``--tiny`` runs every suite once at a tiny size (seconds in all, figures neither reported
+nor written): `make test` runs it so that a broken bench fails the tests instead of rotting.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,33 @@ import json
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-# (module in bench/, title); each has measure() -> dict
-SUITES = [
-    ("check_bench", "check -o jsonl vs a plain JSON loop"),
-    ("sandbox_capacity", "sandbox capacity (plain aiohttp client, 32 connections)"),
-    ("submit_bench", "submit vs a plain aiohttp script; rate-limited run"),
-]
+# (module in bench/, title, measure() arguments for --tiny); each has measure(**kwargs) -> dict
+SUITES: list[tuple[str, str, dict[str, Any]]] = [
+    ("check_bench", "check -o jsonl vs a plain JSON loop", {"count": 400}),
+    ("sandbox_capacity", "sandbox capacity (plain aiohttp client, 32 connections)",
+     {"seconds": 0.2, "order_count": 2_000}),
+    ("submit_bench", "submit vs a plain aiohttp script; rate-limited run",
+     {"count": 40, "limited_count": 40, "transport_count": 20}),
+]  # fmt: skip
 
 
 def main() -> None:
+    tiny = sys.argv[1:] == ["--tiny"]
     results: dict[str, object] = {"machine": f"{platform.machine()}, {platform.python_version()}"}
-    for module_name, title in SUITES:
+    for module_name, title, tiny_kwargs in SUITES:
         module = importlib.import_module(module_name)
-        print(f"== {title}", flush=True)
-        figures = module.measure()
+        print(f"== {title}{' (tiny, figures not reported)' if tiny else ''}", flush=True)
+        figures = module.measure(**(tiny_kwargs if tiny else {}))
         for key, value in figures.items():
             print(f"  {key}: {value}", flush=True)
         results[module_name] = figures
+    if tiny:
+        return
     (HERE / "out").mkdir(exist_ok=True)
     (HERE / "out" / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"results written to {HERE / 'out' / 'results.json'}")

@@ -53,9 +53,9 @@ async def _load(
         return ok, failed, time.monotonic() - start
 
 
-async def _run(base_url: str, seconds: float, connections: int) -> tuple[tuple[int, int, float], ...]:
+async def _run(base_url: str, seconds: float, connections: int, order_count: int) -> tuple[tuple[int, int, float], ...]:
     # 1.00 is below what any generated order paid, whatever its kind.
-    bodies = [json.dumps({"order_id": f"B-{n:07d}", "amount": "1.00", "currency": "CNY"}) for n in range(MAX_ORDERS)]
+    bodies = [json.dumps({"order_id": f"B-{n:07d}", "amount": "1.00", "currency": "CNY"}) for n in range(order_count)]
     headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "bench-get"}
     async with (
         aiohttp.ClientSession(base_url, headers=headers) as session,
@@ -67,11 +67,11 @@ async def _run(base_url: str, seconds: float, connections: int) -> tuple[tuple[i
     return get, post
 
 
-def measure(seconds: float = 5.0, connections: int = 32) -> dict[str, Any]:
+def measure(seconds: float = 5.0, connections: int = 32, order_count: int = MAX_ORDERS) -> dict[str, Any]:
     """Start the sandbox on a free port and measure GET and POST refund throughput."""
     with tempfile.TemporaryDirectory() as tmp:
         orders = Path(tmp) / "orders.jsonl"
-        orders.write_text("".join(json.dumps(order) + "\n" for order in generated_orders(MAX_ORDERS)))
+        orders.write_text("".join(json.dumps(order) + "\n" for order in generated_orders(order_count)))
         proc = subprocess.Popen(
             [sys.executable, "-m", "refundctl", "sandbox", "serve", "--orders", str(orders), "--print-config"],
             stdout=subprocess.PIPE,
@@ -81,7 +81,7 @@ def measure(seconds: float = 5.0, connections: int = 32) -> dict[str, Any]:
         try:
             assert proc.stdout is not None
             base_url = json.loads(proc.stdout.readline())["base_url"]
-            get, post = asyncio.run(_run(base_url, seconds, connections))
+            get, post = asyncio.run(_run(base_url, seconds, connections, order_count))
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -34,7 +34,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from sandbox_capacity import _order
+from generate import refundable
 
 from refundctl.client import build_client
 
@@ -156,7 +156,7 @@ def measure(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         orders = Path(tmp) / "orders.jsonl"
-        orders.write_text("".join(json.dumps(_order(n)) + "\n" for n in range(count)))
+        orders.write_text("".join(json.dumps(o) + "\n" for o in refundable(count)))
 
         with _sandbox(orders) as api:
             wall, rows = _submit(orders, api, Path(tmp) / "a.journal.sqlite", "--concurrency", str(concurrency))
@@ -171,14 +171,14 @@ def measure(
             plain_seconds, created = asyncio.run(_plain(api, bodies, concurrency))
 
         limited = Path(tmp) / "limited.jsonl"
-        limited.write_text("".join(json.dumps(_order(n)) + "\n" for n in range(limited_count)))
+        limited.write_text("".join(json.dumps(o) + "\n" for o in refundable(limited_count)))
         with _sandbox(limited, "--rate-limit", f"{limit}/s") as api:
             _submit(
                 limited, api, Path(tmp) / "b.journal.sqlite", "--concurrency", str(concurrency), "--rate", f"{limit}/s"
             )
         limited_seconds, attempts, limited_accepted = _journal_figures(Path(tmp) / "b.journal.sqlite")
         spare = Path(tmp) / "transport.jsonl"
-        spare.write_text("".join(json.dumps(_order(n)) + "\n" for n in range(3 * transport_count)))
+        spare.write_text("".join(json.dumps(o) + "\n" for o in refundable(3 * transport_count)))
         transports = _transports(spare, transport_count, concurrency)
 
     submit_rps = count / send_seconds

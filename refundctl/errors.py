@@ -47,6 +47,7 @@ class ExitCode(IntEnum):
     TIMEOUT = 8  # waited for a final state and ran out of time
     TESTS_FAILED = 9  # policy test cases failed
     INTERRUPTED = 130  # Ctrl-C / SIGINT, after state was flushed
+    CLOSED_PIPE = 141  # the reader closed stdout (| head) before the command earned another code
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,14 @@ def test_help_lists_every_command_and_goes_to_stdout() -> None:
         assert f"  {name} " in result.stdout
 
 
+def test_bare_refundctl_prints_help_on_stdout_and_exits_0() -> None:
+    result = CliRunner().invoke(cli, [], prog_name="refundctl")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("Usage: refundctl [OPTIONS] [COMMAND] [ARGS]...")
+    assert "  check " in result.stdout
+
+
 def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["refund-everything"])
     assert result.exit_code == 2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 from overrides_support import policy_copy
 
 from refundctl.cli.main import cli
+from refundctl.errors import ExitCode
 from refundctl.policy.loader import SHIPPED
 
 CASE = """orders = "orders.jsonl"
@@ -85,3 +87,11 @@ def test_case_and_order_files_with_a_byte_order_mark(tmp_path: Path) -> None:
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     code, out, err = run(str(directory))
     assert (code, out, err) == (0, "1 passed, 0 failed\n", "")
+
+
+def test_a_directory_without_test_cases_is_a_usage_error_not_a_failed_run(tmp_path: Path) -> None:
+    shutil.copytree(SHIPPED, tmp_path / "policies", ignore=shutil.ignore_patterns("tests"))
+    result = CliRunner().invoke(cli, ["policy", "test", str(tmp_path / "policies")])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stdout == ""
+    assert "policies/tests: no policy test cases (expected *.toml case files here)" in result.stderr

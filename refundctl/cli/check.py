@@ -26,6 +26,7 @@ from refundctl.output import Encoded, dumps, encode, output_option, render
 from refundctl.policy import load_policies
 
 from .options import as_of_option, policies_option
+from .streams import stdout_closed
 
 TABLE_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
                  "next_change", "why")  # fmt: skip
@@ -110,8 +111,14 @@ def check(
     columns = TABLE_COLUMNS if fmt == "table" else CSV_COLUMNS
     job = Job(policy_dir, as_of, partial(check_row, fmt_name=fmt, columns=columns))
 
+    stopped = False
+
     def rows() -> Iterator[dict[str, Any] | Encoded]:
+        nonlocal stopped
         for result in decide_records(list(orders), job, policies, jobs):
+            if stdout_closed():  # `| head` has read enough: deciding the rest would be wasted
+                stopped = True
+                return
             if result.order_id is None:
                 problems.extend(result.problems)
                 if keep_going:
@@ -136,11 +143,15 @@ def check(
             shutil.copyfileobj(spool, out)
     out.flush()
     _summary(counts, totals)
+    if stopped:
+        click.echo("refundctl: output closed by its reader; the remaining orders were not decided", err=True)
     if problems:
         path = error_report or _default_report(orders[0])
         _write_report(path, problems)
         click.echo(f"refundctl: {len(problems)} problem(s) in bad records; report written to {path}", err=True)
         sys.exit(int(ExitCode.BAD_INPUT))
+    if stopped:
+        sys.exit(int(ExitCode.CLOSED_PIPE))
 
 
 def _summary(counts: Counter[str], totals: dict[str, Decimal]) -> None:

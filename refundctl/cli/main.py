@@ -11,6 +11,8 @@ import click
 
 from refundctl.errors import ExitCode, RefundctlError
 
+from .streams import guard_stdout
+
 # name -> "module:attribute"; imported only when the command runs, so `--help` stays fast.
 COMMANDS = {
     "check": "refundctl.cli.check:check",
@@ -54,18 +56,25 @@ class RefundctlGroup(click.Group):
             report_error("interrupted")
             ctx.exit(int(ExitCode.INTERRUPTED))
         except BrokenPipeError:
-            # A closed pipe (`refundctl check ... | head`) is not an error of ours.
-            sys.stderr.close()
-            ctx.exit(int(ExitCode.OK))
+            # Only where stdout is not guarded (see streams.py); a closed pipe is no bug of ours.
+            ctx.exit(int(ExitCode.CLOSED_PIPE))
 
 
-@click.group(cls=RefundctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=RefundctlGroup,
+    invoke_without_command=True,  # bare `refundctl` prints help and exits 0, like git and gh
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="refundctl")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Decide, submit and track refunds for travel orders."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 def main() -> None:
+    guard_stdout()
     try:
         cli.main(prog_name="refundctl")
     except Exception as exc:  # a bug: say so briefly; the traceback only on request

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from refundctl.config import resolve_policy_dir
-from refundctl.errors import ExitCode, PolicyError
+from refundctl.errors import ExitCode, PolicyError, Problem
 from refundctl.policy import load_policies
 from refundctl.policy.cases import run_cases
+from refundctl.policy.loader import TESTS_DIR
 
 
 @click.group()
@@ -76,6 +77,9 @@ def test_cases(directory: Path | None, verbose: bool) -> None:
     """
     policies = load_policies(resolve_policy_dir(directory)[0])
     results = run_cases(policies.directory, policies)
+    if not results:
+        cases = str(policies.directory / TESTS_DIR)
+        raise PolicyError([Problem(cases, None, None, "no policy test cases (expected *.toml case files here)")])
     for result in results:
         where = f"{result.file}:{result.line}" if result.line else result.file
         if result.failures:
@@ -86,5 +90,5 @@ def test_cases(directory: Path | None, verbose: bool) -> None:
             click.echo(f"ok   {where}: {result.name}")
     failed = sum(1 for r in results if r.failures)
     click.echo(f"{len(results) - failed} passed, {failed} failed")
-    if failed or not results:
+    if failed:
         raise SystemExit(int(ExitCode.TESTS_FAILED))
