@@ -57,8 +57,10 @@ def load_profile(name: str | None) -> Profile:
     path = config_path()
     name = name or os.environ.get("REFUNDCTL_PROFILE") or None
     if not path.is_file():
-        if name or os.environ.get("REFUNDCTL_CONFIG"):
-            raise ConfigError(f"no config file at {path} (needed for profile {name!r})")
+        if name:
+            raise ConfigError(f"profile {name!r} was asked for, but there is no config file at {path}")
+        if os.environ.get("REFUNDCTL_CONFIG"):
+            raise ConfigError(f"REFUNDCTL_CONFIG names {path}, which is not a file")
         return Profile()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -132,8 +134,10 @@ def resolve_token(token_file: Path | None, profile: Profile) -> str:
         raise ConfigError("no API token: set REFUNDCTL_TOKEN or pass --token-file (never the token itself)")
     try:
         token = token_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read token file {token_file}: {exc.__class__.__name__}") from None
+    except OSError as exc:  # e.g. "No such file or directory", "Permission denied"
+        raise ConfigError(f"cannot read token file {token_file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"token file {token_file} is not UTF-8 text") from None
     if not token:
         raise ConfigError(f"token file {token_file} is empty")
     return token

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -21,6 +24,31 @@ def test_help_lists_every_command_and_goes_to_stdout() -> None:
     assert result.stderr == ""
     for name in COMMANDS:
         assert f"  {name} " in result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_listed_short_help_is_the_first_line_of_each_commands_own_help(name: str) -> None:
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None and command.help is not None
+    assert COMMANDS[name][1] == command.help.splitlines()[0]
+
+
+HELP_IMPORTS = """
+import sys
+from refundctl.cli.main import main
+sys.argv = ["refundctl", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ("refundctl.cli.", "refundctl.engine", "refundctl.adapters", "starlette", "httpx", "aiohttp")
+print(sorted(m for m in sys.modules if m.startswith(heavy)))
+"""
+
+
+def test_help_imports_no_command_module_nor_the_http_and_server_stacks() -> None:
+    done = subprocess.run([sys.executable, "-c", HELP_IMPORTS], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "['refundctl.cli.main', 'refundctl.cli.streams']"
 
 
 def test_bare_refundctl_prints_help_on_stdout_and_exits_0() -> None:

@@ -458,7 +458,7 @@ def test_flight_needs_segments() -> None:
     [
         ({"nights": 0, "nightly": []}, "stay.nights", "expected at least 1"),
         ({"rooms": -1}, "stay.rooms", "expected a non-negative whole number, got -1"),
-        ({"rooms": True}, "stay.rooms", "expected a non-negative whole number, got True"),
+        ({"rooms": True}, "stay.rooms", "expected a non-negative whole number, got true"),
         # Unbounded, rooms x nightly would outgrow Decimal's precision (a crash or a rounded total).
         ({"rooms": 10**40}, "stay.rooms", "expected at most 9999, got 1"),
         ({"nights": 10000, "nightly": ["1.00"] * 10000}, "stay.nights", "expected at most 9999, got 10000"),
@@ -493,3 +493,16 @@ def test_implausible_years_are_errors_not_overflows(field: str, value: str) -> N
 def test_implausible_check_in_date() -> None:
     problems = parse_problems(with_stay(hotel(), check_in="0001-01-01"))
     assert problems == {"stay.check_in": "expected a year from 1900 to 2999, got '0001-01-01'"}
+
+
+def test_a_bad_nights_value_is_one_problem_not_two_and_shows_json_spelling() -> None:
+    order = hotel()
+    order["stay"] = {**order["stay"], "nights": True}
+    assert parse_problems(order) == {"stay.nights": "expected a non-negative whole number, got true"}
+
+
+def test_a_huge_rejected_value_is_cut_to_a_readable_length() -> None:
+    message = parse_problems(flight(channel=["x" * 100_000]))["channel"]
+    assert message.startswith("expected a non-empty string, got ['xxx")
+    assert message.endswith("... (100004 characters)")
+    assert len(message) < 120

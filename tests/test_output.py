@@ -60,3 +60,29 @@ def test_table_shows_the_columns_and_keeps_amounts_as_written() -> None:
 def test_pre_encoded_rows_come_out_as_if_rendered_here(fmt: str) -> None:
     encoded = [encode(row, fmt, COLUMNS) for row in ROWS]
     assert rendered(fmt, encoded) == rendered(fmt)
+
+
+def test_booleans_are_lowercase_in_csv_and_table_as_in_json() -> None:
+    rows = [{"id": "A", "amount": "1.00", "note": True}, {"id": "B", "amount": "2.00", "note": False}]
+    csv_text, _ = rendered("csv", rows)
+    assert csv_text.splitlines()[1:] == ["A,1.00,true", "B,2.00,false"]
+    table, _ = rendered("table", rows)
+    assert "True" not in table
+    assert table.splitlines()[2].split() == ["A", "1.00", "true"]
+
+
+def test_table_escapes_control_characters_but_keeps_other_text() -> None:
+    rows = [{"id": "\x1b[31mRED\x1b[0m", "amount": "1.00", "note": "two\nlines\tand\x7f"}, {"id": "订单-1"}]
+    table, count = rendered("table", rows)
+    assert count == 2
+    assert "\x1b" not in table and "\x7f" not in table and "\t" not in table
+    assert "\\x1b[31mRED\\x1b[0m" in table
+    assert "two\\nlines\\tand\\x7f" in table
+    assert "订单-1" in table
+    assert len(table.splitlines()) == 4  # header, rule, two rows: the newline did not break a row
+
+
+def test_csv_and_json_keep_control_characters_exactly() -> None:
+    rows = [{"id": "a\nb", "amount": "1.00", "note": None}]
+    assert json.loads(rendered("json", rows)[0])[0]["id"] == "a\nb"
+    assert next(csv.reader(io.StringIO(rendered("csv", rows)[0].split("\n", 1)[1])))[0] == "a\nb"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from overrides_support import policy_copy
 
@@ -95,3 +96,27 @@ def test_a_directory_without_test_cases_is_a_usage_error_not_a_failed_run(tmp_pa
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.stdout == ""
     assert "policies/tests: no policy test cases (expected *.toml case files here)" in result.stderr
+
+
+def test_a_case_file_that_is_not_utf8_is_located_not_an_internal_error(tmp_path: Path) -> None:
+    directory = cases_dir(tmp_path, '{ refund = "1060.00" }')
+    case = directory / "tests" / "c.toml"
+    case.write_bytes(case.read_bytes().replace(b"flex at departure", b"flex \xe0 departure"))
+    code, out, err = run(str(directory))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"refundctl: error: {directory.resolve() / 'tests' / 'c.toml'}: not UTF-8 text (byte ")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"[1, 2]\n", "expected one order (a JSON object) per line"), (b'"\xff"\n', "not UTF-8 text (byte ")],
+)
+def test_an_orders_file_with_a_non_object_line_or_bad_bytes_is_located(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    directory = cases_dir(tmp_path, '{ refund = "1060.00" }')
+    orders = directory / "tests" / "orders.jsonl"
+    orders.write_bytes(orders.read_bytes() + content)
+    code, out, err = run(str(directory))
+    assert (code, out) == (2, "")
+    assert "orders: " in err and message in err

@@ -326,7 +326,9 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
 def test_same_carrier_in_two_files(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(AIRLINE, encoding="utf-8")
     other = replaced(AIRLINE, 'id = "zephyr-air"', 'id = "zephyr-too"')
-    assert problem(tmp_path, other) == "p.toml: 'ZA' is already covered by a.toml"
+    line = next(n for n, text in enumerate(AIRLINE.splitlines(), start=1) if text.startswith("carriers"))
+    expected = f"{tmp_path / 'p.toml'}:{line}: policy.carriers: 'ZA' is already covered by {tmp_path / 'a.toml'}:{line}"
+    assert problem(tmp_path, other) == expected
 
 
 def test_missing_directory(tmp_path: Path) -> None:

@@ -95,8 +95,10 @@ def test_unreadable_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(ConfigError, match="cannot read config"):
         load_profile(None)
     monkeypatch.setenv("REFUNDCTL_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(ConfigError, match="no config file"):
+    with pytest.raises(ConfigError, match=r"^REFUNDCTL_CONFIG names .*missing.toml, which is not a file$"):
         load_profile(None)
+    with pytest.raises(ConfigError, match=r"^profile 'ops' was asked for, but there is no config file at .*missing"):
+        load_profile("ops")
 
 
 @pytest.mark.parametrize("api", [None, "ftp://x", "not a url"])
@@ -112,8 +114,12 @@ def test_token_errors(tmp_path: Path) -> None:
     empty.write_text("  \n")
     with pytest.raises(ConfigError, match="is empty"):
         resolve_token(empty, load_profile(None))
-    with pytest.raises(ConfigError, match="cannot read token file"):
+    with pytest.raises(ConfigError, match=r"cannot read token file .*missing: No such file or directory$"):
         resolve_token(tmp_path / "missing", load_profile(None))
+    latin = tmp_path / "latin"
+    latin.write_bytes(b"caf\xe9")
+    with pytest.raises(ConfigError, match=r"token file .*latin is not UTF-8 text$"):
+        resolve_token(latin, load_profile(None))
 
 
 @pytest.mark.parametrize(

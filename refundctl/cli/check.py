@@ -97,9 +97,9 @@ def check(
     error_report: Path | None,
     jobs: int,
 ) -> None:
-    """Decide the refund of every order in ORDERS (files, or - for stdin).
+    """Decide what every order in ORDERS gets back, and why.
 
-    Orders may be a JSON object, a JSON array, JSON Lines or CSV. By default a bad
+    ORDERS are files, or - for stdin. Orders may be a JSON object, a JSON array, JSON Lines or CSV. By default a bad
     record stops the run before any output (exit 2); with --keep-going the good
     ones are decided and every bad one is listed on stderr and in an error report.
     """

@@ -28,8 +28,10 @@ from .options import as_of_option, policies_option
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people; json for tools.")  # fmt: skip
 def explain(order_id: str, orders_file: str, policy_dir: Path | None, as_of: datetime, fmt: str) -> None:
-    """Explain the decision for ORDER_ID: windows in UTC and local time, amounts and rounding,
-    waivers and regulations considered, and which one won."""
+    """Explain one order's decision: windows, amounts, overrides.
+
+    For ORDER_ID: windows in UTC and local time, amounts and rounding, waivers and
+    regulations considered, and which one won."""
     policies = load_policies(resolve_policy_dir(policy_dir)[0])
     found = None
     count = 0

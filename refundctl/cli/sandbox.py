@@ -96,7 +96,9 @@ def _store(state: Path | None) -> Store:
 
 @click.group()
 def sandbox() -> None:
-    """A local refund API to run clients against (demo, tests, CI smoke tests)."""
+    """A local refund API with real faults (demos, tests, CI).
+
+    Run clients against it: `make demo`, the test suite and your own CI smoke tests."""
 
 
 @sandbox.command()

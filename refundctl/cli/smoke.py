@@ -66,8 +66,9 @@ def smoke(
     as_of: datetime,
     connection: ConnectionFlags,
 ) -> None:
-    """Smoke-test a supplier API on one order: fetch, decide, quote, submit, track.
+    """Smoke-test a supplier API on one order, fetch to track.
 
+    The steps: fetch, decide, quote, submit, track.
     Each step is printed with its timing. Nothing is submitted without --commit.
     The token comes from $REFUNDCTL_TOKEN or --token-file, never from a flag.
     Exit 0 when every step behaved; else the failed step, its HTTP exchange

@@ -228,8 +228,9 @@ def submit(
     yes: bool,
     fmt: str,
 ) -> None:
-    """Submit the refund of every eligible order in ORDERS (files, or - for stdin).
+    """Submit the refund of every eligible order in ORDERS.
 
+    ORDERS are files, or - for stdin.
     With --fetch, ORDERS are files of supplier order ids (one per line; blank
     lines and # comments ignored): each order is fetched through the adapter and
     decided with the supplier's own refund rule (e.g. Duffel's order conditions)

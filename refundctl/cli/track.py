@@ -118,8 +118,9 @@ def track(
     concurrency: int,
     fmt: str,
 ) -> None:
-    """List submitted refunds: status, age, due date, and whether each is overdue.
+    """List submitted refunds, their due dates and the overdue ones.
 
+    Each refund's status, age, due date, and whether it is overdue.
     The due date is the regulation's deadline from the decision, else the
     profile's default_service_level_days after the submit's --as-of. A refund is overdue
     when that date has passed and it has not succeeded. With --sync the API is

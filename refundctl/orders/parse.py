@@ -6,6 +6,7 @@ the reader adds the file and line.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -103,21 +104,32 @@ class Fields:
         return tuple(out)
 
 
+SHOWN_CHARS = 60  # a rejected value is quoted up to this length: a 100 KB string is not a message
+
+
+def shown(value: Any) -> str:
+    """A rejected value as the input spelled it (JSON's true/false/null), cut to a readable length."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 3]}... ({len(text)} characters)"
+
+
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {shown(value)}")
     return value
 
 
 def count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a non-negative whole number, got {value!r}")
+        raise ValueError(f"expected a non-negative whole number, got {shown(value)}")
     return value
 
 
@@ -134,19 +146,19 @@ MAX_STAY_COUNT = 9999
 
 def stay_count(value: Any) -> int:
     if positive(value) > MAX_STAY_COUNT:
-        raise ValueError(f"expected at most {MAX_STAY_COUNT}, got {value!r}")
+        raise ValueError(f"expected at most {MAX_STAY_COUNT}, got {shown(value)}")
     return int(value)
 
 
 def instant(value: Any) -> datetime:
     if not isinstance(value, str):
-        raise ValueError(f"expected an ISO 8601 time with an offset, got {value!r}")
+        raise ValueError(f"expected an ISO 8601 time with an offset, got {shown(value)}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"expected an ISO 8601 time such as 2026-12-01T08:00:00+08:00, got {value!r}") from None
+        raise ValueError(f"expected an ISO 8601 time such as 2026-12-01T08:00:00+08:00, got {shown(value)}") from None
     if parsed.tzinfo is None:
-        raise ValueError(f"time {value!r} has no UTC offset (expected e.g. {value}+08:00 or {value}Z)")
+        raise ValueError(f"time {shown(value)} has no UTC offset (expected e.g. {value}+08:00 or {value}Z)")
     _plausible_year(parsed.year, value)
     return parsed
 
@@ -156,16 +168,16 @@ YEARS = range(1900, 3000)  # far outside, deadline arithmetic would overflow; ne
 
 def _plausible_year(year: int, value: str) -> None:
     if year not in YEARS:
-        raise ValueError(f"expected a year from {YEARS.start} to {YEARS.stop - 1}, got {value!r}")
+        raise ValueError(f"expected a year from {YEARS.start} to {YEARS.stop - 1}, got {shown(value)}")
 
 
 def day(value: Any) -> date:
     if not isinstance(value, str):
-        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+        raise ValueError(f"expected a date YYYY-MM-DD, got {shown(value)}")
     try:
         parsed = date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+        raise ValueError(f"expected a date YYYY-MM-DD, got {shown(value)}") from None
     _plausible_year(parsed.year, value)
     return parsed
 
@@ -175,7 +187,7 @@ def zone(value: Any) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"expected an IANA time zone such as Asia/Shanghai, got {name!r}") from None
+        raise ValueError(f"expected an IANA time zone such as Asia/Shanghai, got {shown(name)}") from None
     return name
 
 
@@ -187,7 +199,7 @@ def currency_code(value: Any) -> str:
 
 def tags(value: Any, path: str, problems: list[Invalid]) -> str:
     if not isinstance(value, str) or not value:
-        problems.append(Invalid(path, f"expected a non-empty string, got {value!r}"))
+        problems.append(Invalid(path, f"expected a non-empty string, got {shown(value)}"))
         return ""
     return value
 
@@ -198,7 +210,7 @@ def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in ("flight", "hotel"):
         if isinstance(data, dict):
-            problems.append(Invalid("kind", f"expected 'flight' or 'hotel', got {kind!r}"))
+            problems.append(Invalid("kind", f"expected 'flight' or 'hotel', got {shown(kind)}"))
         else:
             problems.append(Invalid("<record>", f"expected an order object, got {type(data).__name__}"))
         return None, problems
@@ -268,7 +280,9 @@ def _flight(
         s = Fields(item, path, SEGMENT, problems)
         status = s.get("status", text, "scheduled")
         if status not in SEGMENT_STATUSES:
-            problems.append(Invalid(s.at("status"), f"expected one of {', '.join(SEGMENT_STATUSES)}, got {status!r}"))
+            problems.append(
+                Invalid(s.at("status"), f"expected one of {', '.join(SEGMENT_STATUSES)}, got {shown(status)}")
+            )
         changed = status == "changed"
         seg = Segment(
             origin=s.get("from", text, ""),
@@ -314,9 +328,9 @@ def _hotel(
     if "stay" not in f.data:
         problems.append(Invalid("stay", "required field is missing"))
     s = Fields(f.data.get("stay", {}), "stay", STAY, problems)
-    nights = s.get("nights", stay_count, 1)
+    nights = s.get("nights", stay_count, 0)  # 0: missing or invalid, and already reported
     nightly = s.items("nightly", lambda v, p: _nightly(v, p, amount, problems), required=True)
-    if nightly and len(nightly) != nights:
+    if nightly and nights and len(nightly) != nights:
         problems.append(Invalid(s.at("nightly"), f"expected one price per night ({nights}), got {len(nightly)}"))
     stay = Stay(
         check_in=s.get("check_in", day),
@@ -328,7 +342,7 @@ def _hotel(
     )
     status = f.get("status", text, "confirmed")
     if status not in HOTEL_STATUSES:
-        problems.append(Invalid("status", f"expected one of {', '.join(HOTEL_STATUSES)}, got {status!r}"))
+        problems.append(Invalid("status", f"expected one of {', '.join(HOTEL_STATUSES)}, got {shown(status)}"))
     return HotelOrder(
         common=common,
         stay=stay,

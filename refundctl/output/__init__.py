@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
@@ -43,9 +44,21 @@ def dumps(value: Any) -> str:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # as JSON spells them, in every format
+        return "true" if value else "false"
     if isinstance(value, list | dict):
         return dumps(value)
     return str(value)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _table_cell(value: Any) -> str:
+    """A cell for a terminal: control characters (an ESC sequence in an order id, a newline
+    that would break the table) are shown escaped, never acted on."""
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}"), _cell(value))
 
 
 class Encoded(str):
@@ -84,7 +97,7 @@ def render(rows: Iterable[Mapping[str, Any] | Encoded], fmt: str, out: TextIO, *
             count += 1
         out.write("\n]\n" if count else "]\n")
     elif fmt == "table":
-        table = [[_cell(row.get(c)) for c in columns] for row in rows if not isinstance(row, Encoded)]
+        table = [[_table_cell(row.get(c)) for c in columns] for row in rows if not isinstance(row, Encoded)]
         count = len(table)
         if table:
             out.write(tabulate(table, headers=list(columns), tablefmt="simple", disable_numparse=True))

@@ -69,9 +69,12 @@ def run_cases(directory: Path, policies: PolicySet) -> list[Result]:
 
 
 def _run_file(path: Path, policies: PolicySet, problems: list[Problem]) -> list[Result]:
-    text = path.read_text(encoding="utf-8-sig")
     try:
+        text = path.read_text(encoding="utf-8-sig")
         data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(str(path), None, None, f"not UTF-8 text (byte {exc.start})"))
+        return []
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
         problems.append(Problem(str(path), int(found.group(1)) if found else None, None, f"invalid TOML: {exc}"))
@@ -106,13 +109,21 @@ def _orders(path: Path, name: Any, bad: Any) -> dict[str, dict[str, Any]]:
     if not source.is_file():
         bad("orders", f"no such file: {source}")
         return {}
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad("orders", f"{source}: not UTF-8 text (byte {exc.start})")
+        return {}
     out: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(source.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 bad("orders", f"{source}:{number}: invalid JSON: {exc.msg}")
+                continue
+            if not isinstance(record, dict):
+                bad("orders", f"{source}:{number}: expected one order (a JSON object) per line")
                 continue
             out[str(record.get("id"))] = record
     return out

@@ -16,7 +16,7 @@ from refundctl.errors import PolicyError, Problem
 from refundctl.policy.locate import index_lines, locate
 from refundctl.policy.model import Policy, Regulation, Waiver
 from refundctl.policy.overrides import build_regulation, build_waiver, overlapping, same_effect
-from refundctl.policy.schema import build_policy
+from refundctl.policy.schema import SUPPLIERS, build_policy
 from refundctl.shipped import shipped_policies
 
 AnyPolicy = Policy | Waiver | Regulation
@@ -90,7 +90,7 @@ def load_policies(directory: Path | None = None) -> PolicySet:
         for code in sorted(policy.suppliers):
             other = by_supplier.get((policy.kind, code))
             if other is not None:
-                problems.append(Problem(policy.file, None, None, f"{code!r} is already covered by {other.file}"))
+                problems.append(_covered_twice(directory, code, policy, other))
             by_supplier[(policy.kind, code)] = policy
     if problems:
         raise PolicyError(problems)
@@ -103,6 +103,17 @@ def load_policies(directory: Path | None = None) -> PolicySet:
         tuple(regulations),
         tuple(_overlaps(waivers, directory)),
     )
+
+
+def _covered_twice(directory: Path, code: str, policy: Policy, other: Policy) -> Problem:
+    """Both places that claim one carrier or hotel code, each as file:line."""
+    key = f"policy.{SUPPLIERS[policy.kind]}"
+
+    def line(p: Policy) -> int | None:
+        return locate(index_lines((directory / p.file).read_text(encoding="utf-8-sig")), key)
+
+    where = f"{directory / other.file}:{line(other)}"
+    return Problem(str(directory / policy.file), line(policy), key, f"{code!r} is already covered by {where}")
 
 
 def _duplicate_ids(items: list[Waiver | Regulation], directory: Path) -> list[Problem]:
