@@ -29,6 +29,7 @@ Exceptions private to one module (``orders.parse.Invalid``, ``engine.windows.Unp
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -48,6 +49,20 @@ class ExitCode(IntEnum):
     TESTS_FAILED = 9  # policy test cases failed
     INTERRUPTED = 130  # Ctrl-C / SIGINT, after state was flushed
     CLOSED_PIPE = 141  # the reader closed stdout (| head) before the command earned another code
+
+
+SHOWN_CHARS = 60  # a rejected value is quoted up to this length: a 100 KB string is not a message
+
+
+def shown(value: object) -> str:
+    """A rejected value as the input spelled it (JSON's true/false/null), cut to a readable length."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # nested deeper than repr goes
+        return f"a {type(value).__name__} nested too deeply to show"
+    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 3]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,12 @@ the reader adds the file and line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from refundctl.errors import shown
 from refundctl.money import minor_unit, parse_amount
 from refundctl.orders.model import (
     HOTEL_STATUSES,
@@ -28,6 +27,7 @@ from refundctl.orders.model import (
     Segment,
     Stay,
 )
+from refundctl.zones import iana_zone
 
 T = TypeVar("T")
 COMMON = {
@@ -104,17 +104,6 @@ class Fields:
         return tuple(out)
 
 
-SHOWN_CHARS = 60  # a rejected value is quoted up to this length: a 100 KB string is not a message
-
-
-def shown(value: Any) -> str:
-    """A rejected value as the input spelled it (JSON's true/false/null), cut to a readable length."""
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 3]}... ({len(text)} characters)"
-
-
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a non-empty string, got {shown(value)}")
@@ -184,10 +173,7 @@ def day(value: Any) -> date:
 
 def zone(value: Any) -> str:
     name = text(value)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"expected an IANA time zone such as Asia/Shanghai, got {shown(name)}") from None
+    iana_zone(name)
     return name
 
 

@@ -23,6 +23,7 @@ AnyPolicy = Policy | Waiver | Regulation
 KINDS = ("airline", "hotel", "waiver", "regulation")
 
 TESTS_DIR = "tests"  # policy test cases live beside the policies but are not policies
+MAX_DEPTH = 16  # the schemas need five levels; deeper is a mistake or an attack
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,19 @@ def _overlaps(waivers: list[Waiver], directory: Path) -> list[Problem]:
     return found
 
 
+def _deeper_than(value: object, limit: int) -> bool:
+    """True when tables and arrays nest more than ``limit`` levels (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_policy_file(rel: str, raw: bytes, directory: Path) -> tuple[AnyPolicy | None, list[Problem]]:
     display = str(directory / rel)
     try:
@@ -162,6 +176,10 @@ def parse_policy_file(rel: str, raw: bytes, directory: Path) -> tuple[AnyPolicy 
         found = re.search(r"at line (\d+)", str(exc))
         line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
         return None, [Problem(display, line, None, f"invalid TOML: {exc}")]
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        return None, [Problem(display, None, None, f"values nested deeper than {MAX_DEPTH} levels")]
+    if _deeper_than(data, MAX_DEPTH):
+        return None, [Problem(display, None, None, f"values nested deeper than {MAX_DEPTH} levels")]
     lines = index_lines(text)
     head = data.get("policy")
     kind = head.get("kind") if isinstance(head, dict) else None

@@ -9,12 +9,14 @@ from __future__ import annotations
 import itertools
 from datetime import time
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from refundctl.errors import shown
 from refundctl.money import minor_unit, parse_amount
 from refundctl.policy.locate import locate
 from refundctl.policy.model import Deadline, Penalty, Policy, Refundability, Rule, Window
+from refundctl.zones import iana_zone
 
 T = TypeVar("T")
 Issue = tuple[str, str]  # (path, message)
@@ -25,6 +27,7 @@ SUPPLIERS = {"airline": "carriers", "hotel": "hotels"}
 # that anchor minus deadline stays a valid date (orders' years start at 1900).
 MAX_DAYS_BEFORE = 36500
 MAX_HOURS_BEFORE = MAX_DAYS_BEFORE * 24
+MAX_PENALTY_NIGHTS = 9999  # as orders' nights are bounded
 
 
 class Checker:
@@ -53,7 +56,7 @@ class Checker:
         if value is None:
             return default
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.issues.append((path, f"expected {kind.__name__}, got {value!r}"))
+            self.issues.append((path, f"expected {kind.__name__}, got {shown(value)}"))
             return default
         return value
 
@@ -73,7 +76,7 @@ class Checker:
 
     def codes(self, value: Any, path: str) -> frozenset[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.issues.append((path, f"expected a list of codes, got {value!r}"))
+            self.issues.append((path, f"expected a list of codes, got {shown(value)}"))
             return frozenset()
         return frozenset(value)
 
@@ -92,17 +95,22 @@ class Checker:
         except InvalidOperation:
             result = None
         if result is None or not result.is_finite() or not 0 <= result <= 100:
-            self.issues.append((path, f'expected a percentage from "0" to "100" as a string, got {value!r}'))
+            self.issues.append((path, f'expected a percentage from "0" to "100" as a string, got {shown(value)}'))
             return None
         return result
 
     def clock(self, value: Any, path: str) -> time | None:
+        """A local wall-clock time: an offset would be silently meaningless (times are the policy zone's)."""
         try:
-            return time.fromisoformat(value) if isinstance(value, str) else None
+            parsed = time.fromisoformat(value) if isinstance(value, str) else None
         except ValueError:
-            pass
-        self.issues.append((path, f'expected a local time "HH:MM", got {value!r}'))
-        return None
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            self.issues.append((path, f'expected a local time "HH:MM" without a UTC offset, got {shown(value)}'))
+            return None
+        if parsed is None:
+            self.issues.append((path, f'expected a local time "HH:MM", got {shown(value)}'))
+        return parsed
 
 
 def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tuple[Policy | None, list[Issue]]:
@@ -114,7 +122,7 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     }, {"id", "kind", "currency"})  # fmt: skip
     kind = head.get("kind")
     if kind not in RULE_TABLE:
-        c.issues.append(("policy.kind", f"expected 'airline' or 'hotel', got {kind!r}"))
+        c.issues.append(("policy.kind", f"expected 'airline' or 'hotel', got {shown(kind)}"))
         return None, c.issues
     currency = c.currency(head.get("currency"), "policy.currency", "") or "XXX"
     suppliers_key = SUPPLIERS[kind]
@@ -125,15 +133,17 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
         c.issues.append(("policy.timezone", "required for hotels: deadlines are in the hotel's own time zone"))
     if timezone:
         try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            c.issues.append(("policy.timezone", f"expected an IANA time zone such as Asia/Shanghai, got {timezone!r}"))
+            iana_zone(timezone)
+        except ValueError as exc:
+            c.issues.append(("policy.timezone", str(exc)))
     rules_key = RULE_TABLE[kind]
     raw_rules = data.get(rules_key, [])
     if not isinstance(raw_rules, list) or not raw_rules:
         c.issues.append((rules_key, f"expected at least one [[{rules_key}]] table"))
         raw_rules = []
-    rules = tuple(_rule(c, r, f"{rules_key}[{i}]", kind, currency) for i, r in enumerate(raw_rules))
+    check_in = c.clock(head.get("check_in_time", "14:00"), "policy.check_in_time") or time(14)
+    anchor_time = check_in if kind == "hotel" else None  # a flight's anchor is a departure at any time
+    rules = tuple(_rule(c, r, f"{rules_key}[{i}]", kind, currency, anchor_time) for i, r in enumerate(raw_rules))
     seen: dict[str, str] = {}
     for i, rule in enumerate(rules):
         for code in sorted(rule.codes):
@@ -153,13 +163,13 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
         rules=rules,
         eu_carrier=c.typed(head.get("eu_carrier"), bool, "policy.eu_carrier", False),
         timezone=timezone,
-        check_in_time=c.clock(head.get("check_in_time", "14:00"), "policy.check_in_time") or time(14),
+        check_in_time=check_in,
         full_refund_statuses=c.codes(head.get("full_refund_statuses", []), "policy.full_refund_statuses"),
     )
     return (None if c.issues else policy), c.issues
 
 
-def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Rule:
+def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str, anchor_time: time | None) -> Rule:
     codes_key = RULE_CODES[kind]
     r = c.table(raw, path, {"id", codes_key, "refundable", "windows", "no_show", "taxes", "fees", "ancillaries"},
                 {"id", codes_key})  # fmt: skip
@@ -176,7 +186,7 @@ def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Rule:
             c.issues.append((f"{path}.windows[{i}].until", "only the last window may leave out 'until'"))
     if windows and windows[-1].until is not None:
         c.issues.append((f"{path}.windows[{len(windows) - 1}].until", "the last window must leave out 'until'"))
-    _check_order(c, windows, path)
+    _check_order(c, windows, path, anchor_time)
     no_show = _window(c, r["no_show"], f"{path}.no_show", kind, currency) if "no_show" in r else None
     # Window ids name the window in force (and pick it when pricing): unique within a rule.
     named = [(f"{path}.windows[{i}].id", w.id) for i, w in enumerate(windows)]
@@ -186,7 +196,7 @@ def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Rule:
             c.issues.append((where, f"window id {window_id!r} is already used in this rule"))
     ancillaries = r.get("ancillaries", "none")
     if ancillaries not in ("none", "unused"):
-        c.issues.append((f"{path}.ancillaries", f"expected 'none' or 'unused', got {ancillaries!r}"))
+        c.issues.append((f"{path}.ancillaries", f"expected 'none' or 'unused', got {shown(ancillaries)}"))
     return Rule(
         id=c.typed(r.get("id"), str, f"{path}.id", ""),
         codes=c.codes(r.get(codes_key, []), f"{path}.{codes_key}"),
@@ -200,14 +210,49 @@ def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Rule:
     )
 
 
-def _check_order(c: Checker, windows: tuple[Window, ...], path: str) -> None:
-    """Deadlines must move towards the anchor; comparable only within one kind of offset."""
-    hours = [(i, w.until.hours_before) for i, w in enumerate(windows) if w.until and w.until.hours_before is not None]
-    for (_, a), (j, b) in itertools.pairwise(hours):
-        if a is not None and b is not None and b >= a:
-            c.issues.append(
-                (f"{path}.windows[{j}].until", f"expected fewer hours than the previous window ({a}), got {b}")
-            )
+# A days_before/at deadline is a local wall-clock time: across a daylight-saving change it
+# lies up to this much nearer to or farther from the anchor than its wall-clock distance.
+DST_MARGIN_HOURS = Fraction(1)
+
+
+def _hours_before(deadline: Deadline, anchor_time: time | None) -> tuple[Fraction, Fraction]:
+    """How many hours before the anchor ``deadline`` falls, as the narrowest range that holds
+    for every anchor: a flight departs at any time of day, a hotel's check-in is at its
+    ``check_in_time``."""
+    if deadline.hours_before is not None:
+        return Fraction(deadline.hours_before), Fraction(deadline.hours_before)
+    assert deadline.days_before is not None and deadline.at is not None
+    at = Fraction(deadline.at.hour * 60 + deadline.at.minute, 60)
+    base = 24 * deadline.days_before - at
+    if anchor_time is None:
+        return base - DST_MARGIN_HOURS, base + 24 + DST_MARGIN_HOURS
+    anchor = Fraction(anchor_time.hour * 60 + anchor_time.minute, 60)
+    return base + anchor - DST_MARGIN_HOURS, base + anchor + DST_MARGIN_HOURS
+
+
+def _earlier(a: Deadline, b: Deadline, anchor_time: time | None) -> bool:
+    """True when ``a`` comes strictly before ``b`` for every anchor."""
+    if a.days_before is not None and b.days_before is not None:
+        # Both are wall-clock times counted back from the same local date: compare them so.
+        assert a.at is not None and b.at is not None
+        return (-a.days_before, a.at) < (-b.days_before, b.at)
+    return _hours_before(a, anchor_time)[0] > _hours_before(b, anchor_time)[1]
+
+
+def _check_order(c: Checker, windows: tuple[Window, ...], path: str, anchor_time: time | None) -> None:
+    """Each window's deadline must come after the previous one's for every possible anchor,
+    hours_before and days_before/at mixed, or a window could never apply."""
+    timed = [(i, w.until) for i, w in enumerate(windows) if w.until is not None]
+    for (_, a), (j, b) in itertools.pairwise(timed):
+        if _earlier(a, b, anchor_time):
+            continue
+        if a.hours_before is not None and b.hours_before is not None:
+            message = f"expected fewer hours than the previous window ({a.hours_before}), got {b.hours_before}"
+        else:
+            anchors = "for every departure time" if anchor_time is None else f"for a check-in at {anchor_time:%H:%M}"
+            message = (f"expected a deadline after the previous window's ({a.describe()}) {anchors}, "
+                       f"got {b.describe()}")  # fmt: skip
+        c.issues.append((f"{path}.windows[{j}].until", message))
 
 
 def _refundability(c: Checker, raw: Any, path: str, default: str) -> Refundability:
@@ -219,7 +264,8 @@ def _refundability(c: Checker, raw: Any, path: str, default: str) -> Refundabili
     if isinstance(mode, list):
         return Refundability("codes", c.codes(mode, f"{path}.refund"), except_codes)
     if mode not in ("all", "none", "proportional"):
-        c.issues.append((f"{path}.refund", f"expected 'all', 'none', 'proportional' or a list of codes, got {mode!r}"))
+        expected = "expected 'all', 'none', 'proportional' or a list of codes"
+        c.issues.append((f"{path}.refund", f"{expected}, got {shown(mode)}"))
         return Refundability("none")
     return Refundability(mode, frozenset(), except_codes)
 
@@ -261,8 +307,8 @@ def _penalty(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Penal
         c.issues.append((f"{path}.nights", "nights apply to hotel rates only"))
     cur = c.currency(p.get("currency"), f"{path}.currency", currency) or currency
     nights = c.typed(p.get("nights"), int, f"{path}.nights", 0) if "nights" in p else None
-    if nights is not None and nights < 1:
-        c.issues.append((f"{path}.nights", "expected at least 1 night"))
+    if nights is not None and not 1 <= nights <= MAX_PENALTY_NIGHTS:
+        c.issues.append((f"{path}.nights", f"expected 1 to {MAX_PENALTY_NIGHTS} nights, got {nights}"))
     return Penalty(
         amount=c.amount(p.get("amount"), cur, f"{path}.amount"),
         currency=cur,
