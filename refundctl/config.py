@@ -19,13 +19,16 @@ the profile's ``token_file``.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from refundctl.errors import ConfigError
+import click
+
+from refundctl.errors import ConfigError, shown
 from refundctl.net import is_loopback_host
 from refundctl.shipped import shipped_policies
 
@@ -118,9 +121,19 @@ def resolve_api(flag: str | None, profile: Profile) -> str:
     api = flag or os.environ.get("REFUNDCTL_API") or profile.api
     if not api:
         raise ConfigError("no API URL: pass --api, set REFUNDCTL_API, or set api in a config profile")
-    parts = urlsplit(api)
+    try:
+        parts = urlsplit(api)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(f"API URL {shown(api)} is not an http(s) URL such as http://127.0.0.1:8080") from None
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the part before @ is a secret. Tokens have their own, safer places.
+        raise ConfigError(
+            "the API URL carries credentials (user:password@host): give the URL without them, and the token "
+            "in $REFUNDCTL_TOKEN or a --token-file"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"API URL {api!r} is not an http(s) URL such as http://127.0.0.1:8080")
+        raise ConfigError(f"API URL {shown(api)} is not an http(s) URL such as http://127.0.0.1:8080")
     return api.rstrip("/")
 
 
@@ -128,7 +141,7 @@ def resolve_token(token_file: Path | None, profile: Profile) -> str:
     if token_file is None:
         env = os.environ.get("REFUNDCTL_TOKEN", "").strip()
         if env:
-            return env
+            return _checked_token(env, "$REFUNDCTL_TOKEN")
         token_file = profile.token_file
     if token_file is None:
         raise ConfigError("no API token: set REFUNDCTL_TOKEN or pass --token-file (never the token itself)")
@@ -140,7 +153,33 @@ def resolve_token(token_file: Path | None, profile: Profile) -> str:
         raise ConfigError(f"token file {token_file} is not UTF-8 text") from None
     if not token:
         raise ConfigError(f"token file {token_file} is empty")
+    if "\n" in token:
+        raise ConfigError(f"token file {token_file} holds more than one line (expected the token alone)")
+    _warn_if_shared(token_file)
+    return _checked_token(token, f"token file {token_file}")
+
+
+def _checked_token(token: str, source: str) -> str:
+    """A token goes into an HTTP header: visible ASCII only. The message never shows the token."""
+    bad = next((i for i, char in enumerate(token) if not "!" <= char <= "~"), None)
+    if bad is not None:
+        char = token[bad]
+        what = "a space" if char == " " else "a non-ASCII character" if char > "\x7f" else "a control character"
+        raise ConfigError(
+            f"{source}: the token has {what} at position {bad + 1}; a token is printable ASCII without spaces "
+            "(is it the right file or variable?)"
+        )
     return token
+
+
+def _warn_if_shared(path: Path) -> None:
+    """As ssh does for keys: a secret others can read is worth a word."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        click.echo(f"refundctl: warning: token file {path} is readable by others (chmod 600 {path})", err=True)
 
 
 def is_loopback(api: str) -> bool:

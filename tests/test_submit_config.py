@@ -157,3 +157,52 @@ def test_progress_bar_is_silent_when_disabled() -> None:
     progress(_fate("accepted"))
     progress.close()
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("token", "what"),
+    [("tok\u00e9n", "a non-ASCII character at position 4"), ("tok\x1bn", "a control character at position 4"),
+     ("to ken", "a space at position 3"), ("tok\x7f", "a control character at position 4")],
+)  # fmt: skip
+def test_a_token_unfit_for_a_header_is_a_config_error_that_never_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, what: str
+) -> None:
+    monkeypatch.setenv("REFUNDCTL_TOKEN", token)
+    with pytest.raises(ConfigError) as info:
+        resolve_token(None, load_profile(None))
+    assert str(info.value).startswith(f"$REFUNDCTL_TOKEN: the token has {what}; a token is printable ASCII")
+    assert token not in str(info.value)
+
+
+def test_an_orders_file_given_as_token_file_is_refused(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text('{"id": "A"}\n{"id": "B"}\n')
+    orders.chmod(0o600)
+    with pytest.raises(ConfigError, match=r"orders.jsonl holds more than one line \(expected the token alone\)$"):
+        resolve_token(orders, load_profile(None))
+    orders.write_text('{"id": "A"}\n')
+    with pytest.raises(ConfigError, match=r"the token has a space at position 7"):
+        resolve_token(orders, load_profile(None))
+
+
+def test_a_token_file_readable_by_others_is_used_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "token"
+    path.write_text("sk_test_abc\n")
+    path.chmod(0o644)
+    assert resolve_token(path, load_profile(None)) == "sk_test_abc"
+    err = capsys.readouterr().err
+    assert err == f"refundctl: warning: token file {path} is readable by others (chmod 600 {path})\n"
+    path.chmod(0o600)
+    assert resolve_token(path, load_profile(None)) == "sk_test_abc"
+    assert capsys.readouterr().err == ""
+
+
+def test_an_api_url_with_credentials_is_refused_without_echoing_them() -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_api("http://user:s3cret@127.0.0.1:8080", load_profile(None))
+    assert "s3cret" not in str(info.value)
+    assert "carries credentials" in str(info.value)
+    with pytest.raises(ConfigError, match="is not an http"):
+        resolve_api("http://127.0.0.1:notaport", load_profile(None))
