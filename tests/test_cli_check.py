@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from helpers import decide_dict, flight, hotel, with_fare, write_json, write_jsonl
 
-from refundctl.cli.check import CSV_COLUMNS, TABLE_COLUMNS
+from refundctl.check import CSV_COLUMNS, TABLE_COLUMNS
 from refundctl.cli.main import cli
 
 AS_OF = "2026-11-25T08:00:00+08:00"

@@ -24,8 +24,8 @@ from refundctl.adapters.duffel import DuffelAdapter, rate_limit_wait
 from refundctl.cli.main import cli
 from refundctl.client import RateLimiter
 from refundctl.errors import ApiError, AuthError, TransportError
-from refundctl.journal import Journal, Plan
 from refundctl.submit import Pipeline, Settings
+from refundctl.submit.journal import Journal, Plan
 
 API = "https://api.duffel.com"
 TOKEN = "duffel_test_s3cret"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from refundctl.errors import JournalError
-from refundctl.journal import APPLICATION_ID, Journal, Plan
+from refundctl.submit.journal import APPLICATION_ID, Journal, Plan
 
 
 def plan(order_id: str = "ORD-1", amount: str = "10.00") -> Plan:
@@ -135,7 +135,7 @@ import os, signal
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from refundctl.journal import Journal, Plan
+from refundctl.submit.journal import Journal, Plan
 j = Journal.open(Path({str(path)!r}))
 j.plan([Plan("A", "k", Decimal("1.00"), "CNY", "full", None, (), date(2026, 1, 1))])
 j.mark_sent("A", Decimal("1.00"), None, None)

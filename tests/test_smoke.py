@@ -92,10 +92,18 @@ def test_quote_below_the_decision_exits_7(sandbox_factory: SandboxFactory) -> No
 
 
 def test_quote_within_the_tolerance_passes(sandbox_factory: SandboxFactory) -> None:
-    box = sandbox_factory(token=TOKEN, quote_skew="0.1")
+    box = sandbox_factory(token=TOKEN, quote_skew="-0.1")
     assert smoke(box, "--order", "ZA-1001").exit_code == 7
     result = smoke(box, "--order", "ZA-1001", "--tolerance", "1.00")
     assert result.exit_code == 0, result.stderr
+
+
+def test_quote_above_the_decision_passes_as_in_submit(sandbox_factory: SandboxFactory) -> None:
+    # --tolerance is one-sided in smoke as in submit: a supplier refunding more is confirmed.
+    box = sandbox_factory(token=TOKEN, quote_skew="0.1")
+    result = smoke(box, "--order", "ZA-1001")
+    assert result.exit_code == 0, result.stderr
+    assert "780.78 CNY matches the decision" in result.stdout
 
 
 def test_refund_not_final_within_the_wait_exits_8(sandbox_factory: SandboxFactory) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from refundctl.errors import ExitCode
-from refundctl.journal import Journal
+from refundctl.submit.journal import Journal
 
 TEMPLATE = json.loads((Path(__file__).parent / "data" / "sandbox_orders.json").read_text())[2]  # a hotel, full
 ORDERS = 150

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from helpers import cli_env
 
-import refundctl.cli.submit as submit_cli
+import refundctl.submit.run as submit_run
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
 
@@ -185,9 +185,9 @@ def test_a_journaled_order_no_longer_eligible_is_still_followed_to_the_end(
     db.execute("UPDATE refunds SET state = 'sent', refund_id = NULL, refund_status = NULL WHERE order_id = 'HH-2001'")
     db.commit()
     db.close()
-    real = submit_cli.decide
+    real = submit_run.decide
     monkeypatch.setattr(
-        submit_cli, "decide", lambda *args: dataclasses.replace(real(*args), outcome="none", refund=Decimal(0))
+        submit_run, "decide", lambda *args: dataclasses.replace(real(*args), outcome="none", refund=Decimal(0))
     )
     again = submit(sandbox, tmp_path)
     assert again.exit_code == ExitCode.OK, again.output

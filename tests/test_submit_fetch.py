@@ -21,10 +21,10 @@ from refundctl.adapters.duffel import DuffelAdapter
 from refundctl.adapters.duffel_orders import conditions_policy, to_order
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode, OrderError
-from refundctl.journal import Journal
 from refundctl.orders.reader import IdLine, read_order_ids
 from refundctl.policy import load_policies
 from refundctl.submit.fetch import fetch_and_decide
+from refundctl.submit.journal import Journal
 from refundctl.submit.plan import idempotency_key
 
 ORDER_IDS = ["ZA-1001", "ZA-1002", "HH-2001"]

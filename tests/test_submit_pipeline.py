@@ -14,8 +14,8 @@ import pytest
 
 from refundctl.adapters.base import Quote, QuoteRejected, RefundRequest, RefundState
 from refundctl.errors import ApiError, AuthError, TransportError
-from refundctl.journal import Journal, Plan
 from refundctl.submit import Pipeline, Settings, idempotency_key
+from refundctl.submit.journal import Journal, Plan
 
 
 @dataclass

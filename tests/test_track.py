@@ -14,9 +14,9 @@ from click.testing import CliRunner, Result
 from helpers import cli_env
 
 from refundctl.cli.main import cli
-from refundctl.cli.track import find_journal, track_row
 from refundctl.errors import ExitCode, JournalError
-from refundctl.journal import Journal, Plan
+from refundctl.submit.journal import Journal, Plan
+from refundctl.track import find_journal, track_row
 
 ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
 LATER = (datetime.now(UTC) + timedelta(days=400)).isoformat()

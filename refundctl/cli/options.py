@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +33,45 @@ class AsOf(click.ParamType):  # type: ignore[type-arg]
         if not 1900 <= parsed.year <= 2999:  # as for order times; beyond, instants overflow
             self.fail(f"expected a year from 1900 to 2999, got {value!r}", param, ctx)
         return parsed
+
+
+class Rate(click.ParamType):  # type: ignore[type-arg]
+    """A positive number of requests per second: ``200/s`` or ``200``."""
+
+    name = "N/s"
+    _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*s)?\s*$")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        match = self._PATTERN.match(str(value))
+        if match is None or float(match.group(1)) <= 0:
+            self.fail(f"expected a positive rate such as 200/s, got {value!r}", param, ctx)
+        return float(match.group(1))
+
+
+class Tolerance(click.ParamType):  # type: ignore[type-arg]
+    """A non-negative amount: how far a supplier's quote may be below the decision."""
+
+    name = "AMOUNT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            parsed = Decimal(str(value))
+        except InvalidOperation:
+            parsed = Decimal(-1)
+        if not parsed.is_finite() or parsed < 0:
+            self.fail(f"expected a non-negative amount such as 0.50, got {value!r}", param, ctx)
+        return parsed
+
+
+def tolerance_option(help_text: str) -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        return click.option("--tolerance", type=Tolerance(), default="0", show_default=True, help=help_text)(f)
+
+    return decorate
 
 
 def as_of_option(f: F) -> F:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from refundctl.adapters import Connection, open_adapter
 from refundctl.client import RateLimiter
 from refundctl.config import resolve_policy_dir
 from refundctl.errors import ExitCode
-from refundctl.policy import load_policies
-from refundctl.smoke import ExchangeLog, FailureKind, SmokeResult, SmokeSettings, Step, run_smoke
+from refundctl.policy.loader import load_policies
+from refundctl.smoke import FailureKind, SmokeSettings, Step, smoke_test
 
 from .connection import ConnectionFlags, connection_options
 from .main import report_error
-from .options import as_of_option, policies_option
-from .submit import parse_tolerance
+from .options import as_of_option, policies_option, tolerance_option
 
 KIND_NAMES: dict[FailureKind, str] = {
     "input": "cannot be decided",
@@ -28,15 +25,6 @@ KIND_NAMES: dict[FailureKind, str] = {
     "mismatch": "refund mismatch",
     "timeout": "timeout",
 }
-
-
-async def _run(adapter: str, conn: Connection, settings: SmokeSettings) -> SmokeResult:
-    log = ExchangeLog(conn.token)
-    supplier = open_adapter(adapter, replace(conn, event_hooks=log.hooks()))
-    try:
-        return await run_smoke(supplier, settings, log)
-    finally:
-        await supplier.aclose()
 
 
 def _line(step: Step) -> str:
@@ -50,8 +38,7 @@ def _line(step: Step) -> str:
 )
 @click.option("--wait", type=click.FloatRange(min=0), default=120.0, show_default=True,
               help="Seconds to track the submitted refund until it is final (exit 8 when it is not).")  # fmt: skip
-@click.option("--tolerance", "tolerance_text", default="0", show_default=True, metavar="AMOUNT",
-              help="How far the supplier's quote may differ from the decision.")  # fmt: skip
+@tolerance_option("How far below the decision the supplier's quote may be (as for submit).")
 @policies_option
 @as_of_option
 @connection_options
@@ -61,7 +48,7 @@ def smoke(
     order_id: str,
     commit: bool,
     wait: float,
-    tolerance_text: str,
+    tolerance: Decimal,
     policy_dir: Path | None,
     as_of: datetime,
     connection: ConnectionFlags,
@@ -76,7 +63,6 @@ def smoke(
     cannot be decided, 4 authentication, 6 supplier error, 7 refund mismatch,
     8 timeout.
     """
-    tolerance = parse_tolerance(tolerance_text)
     target = connection.target()
     settings = SmokeSettings(
         order_id,
@@ -87,7 +73,7 @@ def smoke(
         tolerance=tolerance,
     )
     conn = connection.connection(target, RateLimiter(None), 1)
-    result = asyncio.run(_run(target.adapter, conn, settings))
+    result = smoke_test(target.adapter, conn, settings)
     for step in result.steps:
         click.echo(_line(step))
     failed = result.failed

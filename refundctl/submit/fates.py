@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from refundctl.engine import Decision
-from refundctl.journal import Entry
 from refundctl.money import fmt
+from refundctl.submit.journal import Entry
 
 COLUMNS = (
     "order_id",

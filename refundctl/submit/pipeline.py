@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from refundctl.adapters.base import QuoteRejected, RefundRequest, RefundState, Supplier
+from refundctl.adapters.base import RefundRequest, RefundState, Supplier
 from refundctl.client import RetriesExhausted
 from refundctl.errors import ApiError, AuthError, TransportError
-from refundctl.journal import Entry, Journal, Plan
 from refundctl.money import fmt
 from refundctl.submit.fates import Fate, fate_of_entry
+from refundctl.submit.journal import Entry, Journal, Plan
+from refundctl.submit.quote import quote_matches, send_requoting
 
 T = TypeVar("T")
 
@@ -31,6 +32,14 @@ class Settings:
     verify_quote: bool = True  # where the supplier offers quotes
     tolerance: Decimal = Decimal(0)  # how far below our decision a quote may be and still be confirmed
     retry_failed: bool = False
+
+
+class _Mismatch(Exception):
+    """The quote did not match: its journal row, already committed as rejected."""
+
+    def __init__(self, entry: Entry) -> None:
+        super().__init__(entry.order_id)
+        self.entry = entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +97,9 @@ class Pipeline:
         plan = entry.plan
         try:
             body = await self._body(plan) if entry.sent_amount is None else _stored_body(entry)
-            if isinstance(body, Entry):
-                return body
-            try:
-                state = await self._send(plan, body)
-            except QuoteRejected:
-                # Only a refund never created is refused for its quote (a created one is
-                # replayed), so a fresh quote under the same key cannot double it.
-                body = await self._body(plan)
-                if isinstance(body, Entry):
-                    return body
-                state = await self._send(plan, body)
+            state = await send_requoting(lambda b: self._send(plan, b), body, lambda: self._body(plan))
+        except _Mismatch as stop:
+            return stop.entry
         except AuthError:
             raise
         except TransportError as exc:
@@ -110,20 +111,22 @@ class Pipeline:
             plan.order_id, refund_id=state.id, status=state.status, answer=state.raw, attempts=state.attempts
         )
 
-    async def _body(self, plan: Plan) -> _Body | Entry:
+    async def _body(self, plan: Plan) -> _Body:
         """What to send: our decision, or the supplier's quote when it is not lower than ours by more than the
-        tolerance. A lower quote is recorded as ``quote_mismatch``: the row is returned, nothing is sent."""
+        tolerance. A lower quote is recorded as ``quote_mismatch`` and nothing is sent (``_Mismatch``)."""
         if not (self.settings.verify_quote and self.supplier.supports_quotes):
             return _Body(plan.amount, None, None)
         quote = await self.supplier.quote(plan.order_id)
-        if quote.currency != plan.currency or quote.amount < plan.amount - self.settings.tolerance:
-            return self.journal.mark_rejected(
-                plan.order_id,
-                error_type="quote_mismatch",
-                error=f"the supplier quotes {fmt(quote.amount, quote.currency)} {quote.currency}; "
-                f"we decided {fmt(plan.amount, plan.currency)} {plan.currency}",
-                attempts=0,
-                quote_amount=quote.amount if quote.currency == plan.currency else None,
+        if not quote_matches(quote, plan.amount, plan.currency, self.settings.tolerance):
+            raise _Mismatch(
+                self.journal.mark_rejected(
+                    plan.order_id,
+                    error_type="quote_mismatch",
+                    error=f"the supplier quotes {fmt(quote.amount, quote.currency)} {quote.currency}; "
+                    f"we decided {fmt(plan.amount, plan.currency)} {plan.currency}",
+                    attempts=0,
+                    quote_amount=quote.amount if quote.currency == plan.currency else None,
+                )
             )
         return _Body(quote.amount, quote.id, quote.amount)
 

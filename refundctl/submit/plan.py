@@ -6,8 +6,8 @@ import hashlib
 from datetime import date, timedelta
 
 from refundctl.engine import Decision
-from refundctl.journal import Plan
 from refundctl.money import fmt
+from refundctl.submit.journal import Plan
 
 
 def idempotency_key(order_id: str, amount: str, currency: str, policy_digest: str) -> str:

@@ -1,9 +1,9 @@
 """The smoke test: one order through the whole path against a live supplier API.
 
-Steps: fetch the order, decide it, ask the supplier's quote and compare it with the
-decision, submit (only when asked to commit), then track the refund until it is final
-or the wait runs out. Each step is timed; the first failing one stops the run and
-says what kind of failure it was, which picks the exit code.
+Steps: fetch the order, decide it, ask the supplier's quote and check it against the
+decision as submit does (``refundctl.submit.quote``), submit (only when asked to
+commit), then track the refund until it is final or the wait runs out. Each step is
+timed; the first failing one stops the run and says what kind of failure it was, which picks the exit code.
 
 Suppliers that know their own refund rule for an order (Duffel's order conditions)
 offer ``order_policy``; that policy decides carriers no policy file covers
@@ -23,7 +23,8 @@ from typing import Literal, TypeVar
 
 import httpx
 
-from refundctl.adapters.base import Quote, QuoteRejected, RefundRequest, RefundState, Supplier
+from refundctl.adapters import Connection, open_adapter
+from refundctl.adapters.base import Quote, RefundRequest, RefundState, Supplier
 from refundctl.client import EventHooks
 from refundctl.engine import Decision
 from refundctl.engine.supplier_rules import decide_with_supplier_rules
@@ -33,6 +34,7 @@ from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
 from refundctl.policy import PolicySet
 from refundctl.submit.plan import idempotency_key
+from refundctl.submit.quote import quote_matches, send_requoting
 
 T = TypeVar("T")
 FailureKind = Literal["input", "auth", "supplier", "mismatch", "timeout"]
@@ -127,7 +129,7 @@ class SmokeSettings:
     commit: bool = False
     wait: float = 120.0  # seconds to track the refund until it is final
     poll: float = 0.5  # first interval between polls; doubles up to 5 s
-    tolerance: Decimal = Decimal(0)  # how far the quote may differ from the decision
+    tolerance: Decimal = Decimal(0)  # how far below the decision the quote may be (one-sided, as in submit)
 
 
 @dataclass
@@ -248,19 +250,20 @@ class SmokeRun:
         quote = await self.supplier.quote(decision.order_id)
         ours = f"{fmt(decision.refund, decision.currency)} {decision.currency}"
         theirs = f"{fmt(quote.amount, quote.currency)} {quote.currency}"
-        if quote.currency != decision.currency or abs(quote.amount - decision.refund) > self.settings.tolerance:
+        if not quote_matches(quote, decision.refund, decision.currency, self.settings.tolerance):
             raise _Failed("mismatch", f"the supplier quotes {theirs} (quote {quote.id}); refundctl decided {ours}")
         expires = f", expires {quote.expires_at.isoformat()}" if quote.expires_at else ""
         return quote, f"{theirs} matches the decision (quote {quote.id}{expires})"
 
     async def _submit(self, decision: Decision, quote: Quote | None, digest: str) -> tuple[RefundState, str]:
-        try:
-            state = await self.supplier.submit_refund(_request(decision, quote, digest))
-        except QuoteRejected:
-            if quote is None:
-                raise
-            quote, _ = await self._quote(decision)  # expired: a fresh quote, checked again, sent once
-            state = await self.supplier.submit_refund(_request(decision, quote, digest))
+
+        async def send(quoted: Quote | None) -> RefundState:
+            return await self.supplier.submit_refund(_request(decision, quoted, digest))
+
+        async def requote() -> Quote | None:
+            return (await self._quote(decision))[0]  # a fresh quote, checked again
+
+        state = await send_requoting(send, quote, None if quote is None else requote)
         replayed = " (already submitted)" if state.existing else ""
         return (
             state,
@@ -295,3 +298,17 @@ def _request(decision: Decision, quote: Quote | None, digest: str) -> RefundRequ
 
 async def run_smoke(supplier: Supplier, settings: SmokeSettings, log: ExchangeLog | None = None) -> SmokeResult:
     return await SmokeRun(supplier, settings, log).run()
+
+
+def smoke_test(adapter: str, conn: Connection, settings: SmokeSettings) -> SmokeResult:
+    """The smoke test through ``adapter``, every HTTP exchange recorded (token redacted) for the report."""
+    return asyncio.run(_smoke_test(adapter, conn, settings))
+
+
+async def _smoke_test(adapter: str, conn: Connection, settings: SmokeSettings) -> SmokeResult:
+    log = ExchangeLog(conn.token)
+    supplier = open_adapter(adapter, replace(conn, event_hooks=log.hooks()))
+    try:
+        return await run_smoke(supplier, settings, log)
+    finally:
+        await supplier.aclose()

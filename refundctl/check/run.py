@@ -1,0 +1,145 @@
+"""Decide every record of a batch, stream the output rows, tally outcomes and bad records."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any, TextIO
+
+from refundctl.check.batch import Job, decide_records
+from refundctl.engine import Decision
+from refundctl.engine.decision import SUBMITTABLE
+from refundctl.errors import InputError, OrderError, Problem
+from refundctl.output import Encoded, dumps, encode, render
+from refundctl.policy.loader import load_policies
+
+TABLE_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
+                 "next_change", "why")  # fmt: skip
+CSV_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
+               "funded_by_supplier", "funded_by_platform", "policy", "reason", "waivers", "regulations", "due_by",
+               "compensation", "compensation_currency", "next_change_at", "next_change_refund", "rules")  # fmt: skip
+SPOOL_BYTES = 8 << 20
+CHARGES = ("base", "rooms", "all")
+DEFAULT_JOBS = min(os.cpu_count() or 1, 8)
+
+
+@dataclass
+class Tally:
+    """What a check run decided: outcomes counted, refundable totals per currency, and the bad records."""
+
+    problems: list[Problem] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    totals: dict[str, Decimal] = field(default_factory=dict)
+    stopped: bool = False  # the reader closed the output before every record was decided
+
+
+def check_row(decision: Decision, fmt_name: str, columns: Sequence[str]) -> dict[str, Any] | Encoded:
+    """The output row of one decision; streaming formats come back encoded (in the worker)."""
+    row = flat_row(decision, fmt_name)
+    return encode(row, fmt_name, columns) if fmt_name in ("jsonl", "csv") else row
+
+
+def flat_row(decision: Decision, fmt_name: str) -> dict[str, Any]:
+    """JSON formats get the decision as is; table and csv get flat cells."""
+    row = decision.to_dict()
+    if fmt_name in ("json", "jsonl"):
+        return row
+    nxt = row["next_change"]
+    comp = row["compensation"]
+    row.update(
+        funded_by_supplier=row["funded_by"].get("supplier"),
+        funded_by_platform=row["funded_by"].get("platform"),
+        waivers=";".join(row["waivers"]),
+        regulations=";".join(row["regulations"]),
+        compensation=comp["amount"] if comp else None,
+        compensation_currency=comp["currency"] if comp else None,
+        next_change_at=nxt["at"] if nxt else None,
+        next_change_refund=nxt["refund"] if nxt else None,
+    )
+    if fmt_name == "table":
+        row["next_change"] = f"{nxt['refund']} after {nxt['at']}" if nxt else ""
+        # The rule that priced the fare or rooms says the most; "flown" only says what was used.
+        priced = [r["rule"] for r in row["rules"] if r["component"] in CHARGES and not r["rule"].endswith("/flown")]
+        row["why"] = row["reason"] or next(iter(priced), row["rules"][0]["rule"] if row["rules"] else "")
+    return row
+
+
+def run_check(
+    orders: Sequence[str],
+    policy_dir: Path | None,
+    as_of: datetime,
+    fmt_name: str,
+    out: TextIO,
+    *,
+    keep_going: bool,
+    jobs: int,
+    on_problem: Callable[[Problem], None] = lambda problem: None,
+    stop: Callable[[], bool] = lambda: False,
+) -> Tally:
+    """Decide every record of ``orders`` and render the rows to ``out``.
+
+    Without ``keep_going`` nothing reaches ``out`` unless every record is good (OrderError
+    lists them all); with it the good ones are rendered, and each bad one goes to ``on_problem``.
+    Once ``stop()`` is true (nobody reads the output any more) the rest is not decided.
+    """
+    policies = load_policies(policy_dir)
+    tally = Tally()
+    columns = TABLE_COLUMNS if fmt_name == "table" else CSV_COLUMNS
+    job = Job(policy_dir, as_of, partial(check_row, fmt_name=fmt_name, columns=columns))
+
+    def rows() -> Iterator[dict[str, Any] | Encoded]:
+        for result in decide_records(list(orders), job, policies, jobs):
+            if stop():  # `| head` has read enough: deciding the rest would be wasted
+                tally.stopped = True
+                return
+            if result.order_id is None:
+                tally.problems.extend(result.problems)
+                if keep_going:
+                    for problem in result.problems:
+                        on_problem(problem)
+                continue
+            tally.counts[result.outcome] += 1
+            if result.outcome in SUBMITTABLE:  # needs_evidence amounts are not refundable yet
+                tally.totals[result.currency] = tally.totals.get(result.currency, Decimal(0)) + result.refund
+            yield result.row
+
+    if keep_going:
+        render(rows(), fmt_name, out, columns=columns)
+    else:
+        # Nothing reaches the output unless every record is good: spool, then copy.
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8") as spool:
+            render(rows(), fmt_name, spool, columns=columns)  # type: ignore[arg-type]
+            if tally.problems:
+                raise OrderError(tally.problems)
+            spool.seek(0)
+            shutil.copyfileobj(spool, out)
+    out.flush()
+    return tally
+
+
+def default_report(first: str) -> Path:
+    """The error report's default path: beside the first input (in the working directory for stdin)."""
+    return Path("refundctl-errors.jsonl") if first == "-" else Path(first).with_suffix(".errors.jsonl")
+
+
+def write_report(path: Path, problems: list[Problem]) -> None:
+    """Every problem as one JSON line; InputError if the file cannot be written."""
+    try:
+        with path.open("w", encoding="utf-8") as handle:
+            _lines(handle, problems)
+    except OSError as exc:
+        message = f"cannot write the error report: {exc.strerror or exc}"
+        raise InputError([Problem(str(path), None, None, message)]) from None
+
+
+def _lines(handle: TextIO, problems: list[Problem]) -> None:
+    for problem in problems:
+        handle.write(dumps(problem.to_dict()) + "\n")

@@ -1,0 +1,28 @@
+"""The smoke flow: one order through fetch, decide, quote, submit and track against a live API.
+
+The quote check and the re-quote are the submit pipeline's (``refundctl.submit.quote``).
+"""
+
+from refundctl.smoke.run import (
+    EXIT_CODES,
+    ExchangeLog,
+    FailureKind,
+    SmokeResult,
+    SmokeRun,
+    SmokeSettings,
+    Step,
+    run_smoke,
+    smoke_test,
+)
+
+__all__ = [
+    "EXIT_CODES",
+    "ExchangeLog",
+    "FailureKind",
+    "SmokeResult",
+    "SmokeRun",
+    "SmokeSettings",
+    "Step",
+    "run_smoke",
+    "smoke_test",
+]
