@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit smoke bench bench-tiny clean
+.PHONY: demo test lint typecheck layers unit smoke bench bench-tiny clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict refundctl
 
+layers: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/refundctl policy test
@@ -29,7 +32,7 @@ unit: $(STAMP)
 smoke: $(STAMP)
 	bash examples/smoke.sh
 
-test: lint typecheck unit smoke bench-tiny
+test: lint typecheck layers unit smoke bench-tiny
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -17,7 +17,8 @@ from typing import Any
 
 from refundctl.engine import Decision, decide
 from refundctl.orders.parse import parse_order
-from refundctl.policy import PolicySet, load_policies
+from refundctl.policy import PolicySet
+from refundctl.policy.loader import load_policies
 
 FLIGHT: dict[str, Any] = {
     "id": "ZA-1001",

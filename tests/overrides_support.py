@@ -15,8 +15,8 @@ from typing import Any
 
 from helpers import flight
 
-from refundctl.policy import PolicySet, load_policies
-from refundctl.policy.loader import SHIPPED
+from refundctl.policy import PolicySet
+from refundctl.policy.loader import SHIPPED, load_policies
 
 EXTRA = Path(__file__).parent / "data" / "policies-extra"
 

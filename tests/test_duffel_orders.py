@@ -22,7 +22,8 @@ from refundctl.adapters.duffel_orders import (
 from refundctl.engine.supplier_rules import decide_with_supplier_rules
 from refundctl.orders.model import FlightOrder
 from refundctl.orders.parse import parse_order
-from refundctl.policy import Policy, load_policies
+from refundctl.policy import Policy
+from refundctl.policy.loader import load_policies
 from refundctl.policy.schema import build_policy
 
 DATA = Path(__file__).parent / "data" / "duffel"

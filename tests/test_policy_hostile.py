@@ -22,8 +22,7 @@ from refundctl.engine import decide
 from refundctl.errors import PolicyError
 from refundctl.orders import load_orders
 from refundctl.orders.parse import parse_order
-from refundctl.policy import load_policies
-from refundctl.policy.loader import SHIPPED
+from refundctl.policy.loader import SHIPPED, load_policies
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AIRLINE_HEAD = """[policy]

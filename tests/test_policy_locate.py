@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from refundctl.errors import PolicyError
-from refundctl.policy import load_policies
+from refundctl.policy.loader import load_policies
 from refundctl.policy.locate import index_lines, locate
 
 HEAD = """[policy]

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from refundctl.cli.main import cli
 from refundctl.errors import PolicyError
-from refundctl.policy import Deadline, load_policies
-from refundctl.policy.loader import SHIPPED
+from refundctl.policy import Deadline
+from refundctl.policy.loader import SHIPPED, load_policies
 from refundctl.policy.locate import index_lines, locate
 
 AIRLINE = (SHIPPED / "airlines" / "zephyr-air.toml").read_text(encoding="utf-8")

@@ -27,7 +27,7 @@ from overrides_support import extra_policies, policy_copy, segment, trip
 from refundctl.engine.geo import airport, distance_km
 from refundctl.engine.regulations import due_date
 from refundctl.errors import PolicyError
-from refundctl.policy import load_policies
+from refundctl.policy.loader import load_policies
 from refundctl.policy.model import Due
 
 AS_OF = "2026-11-25T12:00:00Z"  # a Wednesday; Thursday 2026-11-26 is Thanksgiving

@@ -22,7 +22,7 @@ from refundctl.adapters.duffel_orders import conditions_policy, to_order
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode, OrderError
 from refundctl.orders.reader import IdLine, read_order_ids
-from refundctl.policy import load_policies
+from refundctl.policy.loader import load_policies
 from refundctl.submit.fetch import fetch_and_decide
 from refundctl.submit.journal import Journal
 from refundctl.submit.plan import idempotency_key

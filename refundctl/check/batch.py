@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 from refundctl.engine import Decision, decide
 from refundctl.errors import Problem
 from refundctl.orders.reader import Dedup, RawItem, chunks, iter_raw, to_record
-from refundctl.policy import PolicySet, load_policies
+from refundctl.policy import PolicySet
+from refundctl.policy.loader import load_policies
 
 RowMaker = Callable[[Decision], Any]
 

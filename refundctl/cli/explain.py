@@ -10,10 +10,10 @@ import click
 
 from refundctl.config import resolve_policy_dir
 from refundctl.engine.explain import explain as build
-from refundctl.engine.explain import render_text
 from refundctl.errors import InputError, Problem
 from refundctl.orders import iter_records
-from refundctl.policy import load_policies
+from refundctl.output.explain import render_text
+from refundctl.policy.loader import load_policies
 
 from .options import as_of_option, policies_option
 

@@ -8,9 +8,8 @@ import click
 
 from refundctl.config import resolve_policy_dir
 from refundctl.errors import ExitCode, PolicyError, Problem
-from refundctl.policy import load_policies
-from refundctl.policy.cases import run_cases
-from refundctl.policy.loader import TESTS_DIR
+from refundctl.policy.loader import TESTS_DIR, load_policies
+from refundctl.policy_cases import run_cases
 
 
 @click.group()

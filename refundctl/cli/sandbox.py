@@ -21,7 +21,7 @@ from refundctl.errors import ConfigError, InputError
 from refundctl.net import is_loopback_host
 from refundctl.orders import load_orders
 from refundctl.orders.model import Order
-from refundctl.policy import load_policies
+from refundctl.policy.loader import load_policies
 from refundctl.sandbox.app import Quoter, SandboxSettings, create_app
 from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probability, parse_rate
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection

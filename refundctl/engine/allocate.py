@@ -15,8 +15,7 @@ from decimal import Decimal
 from refundctl.engine.decision import Decision, Outcome, RuleHit
 from refundctl.money import ZERO, quantize
 from refundctl.orders.model import Charge, FlightOrder, Order
-from refundctl.policy.loader import PolicySet
-from refundctl.policy.model import Funder, WaiverEffect
+from refundctl.policy.model import Funder, PolicySet, WaiverEffect
 
 UNPRICED = "unpriced"  # the rule id of amounts no fare rule priced (manual review)
 

@@ -13,7 +13,7 @@ from refundctl.engine.ledger import Ledger, manual_review
 from refundctl.engine.overrides import Trace, apply_overrides
 from refundctl.money import ZERO
 from refundctl.orders.model import FlightOrder, HotelOrder, Order
-from refundctl.policy.loader import PolicySet
+from refundctl.policy.model import PolicySet
 
 
 def decide(order: Order, policies: PolicySet, as_of: datetime) -> Decision:

@@ -7,19 +7,16 @@ currency's minor unit, instants as UTC ISO 8601 with ``Z``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from refundctl.money import ZERO, fmt
+from refundctl.times import iso_utc
 
 Outcome = Literal["full", "partial", "none", "manual_review", "needs_evidence"]
 Effect = Literal["refund", "penalty", "non_refundable", "compensation"]
 SUBMITTABLE: frozenset[str] = frozenset({"full", "partial"})
-
-
-def iso_utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(slots=True)  # not frozen: several per decision, and frozen ones cost twice as much to build

@@ -14,15 +14,23 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from refundctl.engine import allocate
-from refundctl.engine.allocate import Grant, Line
+from refundctl.engine.allocate import (
+    Grant,
+    Line,
+    apply,
+    components,
+    consumption,
+    flat_fee_rules,
+    lines_of,
+    outcome_of,
+    totals,
+)
 from refundctl.engine.decision import Compensation, Decision, Outcome, RuleHit
 from refundctl.engine.regulations import Assessment, assess
 from refundctl.engine.waivers import grant, has_evidence, mismatches
 from refundctl.money import ZERO
 from refundctl.orders.model import Order
-from refundctl.policy.loader import PolicySet
-from refundctl.policy.model import Waiver
+from refundctl.policy.model import PolicySet, Waiver
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +59,17 @@ def apply_overrides(
     if not applied and all(why_not for _, why_not in candidates):
         # Most orders meet no override: the fare-rule decision stands, without pricing any allocation.
         return Trace(fare, assessments, tuple(WaiverCheck(w, tuple(why_not)) for w, why_not in candidates), fare)
-    paid = allocate.components(order)
-    used = allocate.consumption(order)
-    flat = allocate.flat_fee_rules(order, policies)
-    lines = allocate.lines_of(fare, order)
+    paid = components(order)
+    used = consumption(order)
+    flat = flat_fee_rules(order, policies)
+    lines = lines_of(fare, order)
     if used is None:
         # Partly flown without segment bases: what was used cannot be priced, so nothing may be waived.
         checks = tuple(WaiverCheck(w, ("what was already flown cannot be priced",)) for w in policies.waivers)
         return Trace(fare, assessments, checks, fare)
     for a in applied:
         if a.refund:
-            lines, _ = allocate.apply(lines, Grant(a.regulation.id, a.regulation.file, "full-refund", "supplier"),
+            lines, _ = apply(lines, Grant(a.regulation.id, a.regulation.file, "full-refund", "supplier"),
                                       paid, used, flat)  # fmt: skip
     checks, lines, winner = _waivers(order, candidates, fare, lines, paid, used, flat, bool(applied))
     if not applied and winner is None:
@@ -82,7 +90,7 @@ def _waivers(order: Order, candidates: list[tuple[Waiver, list[str]]], fare: Dec
         if why_not:
             checks.append(WaiverCheck(waiver, tuple(why_not)))
             continue
-        after, moved = allocate.apply(lines, grant(waiver), paid, used, flat)
+        after, moved = apply(lines, grant(waiver), paid, used, flat)
         results[waiver.id] = after
         checks.append(WaiverCheck(waiver, (), moved, has_evidence(waiver, order)))
     # Most favourable first; on a tie, one that needs no missing evidence, then by id.
@@ -98,9 +106,9 @@ def _waivers(order: Order, candidates: list[tuple[Waiver, list[str]]], fare: Dec
 
 def _decision(order: Order, fare: Decision, lines: list[Line], applied: list[Assessment],
               checks: tuple[WaiverCheck, ...], winner: WaiverCheck | None) -> Decision:  # fmt: skip
-    by_effect, funded = allocate.totals(lines)
+    by_effect, funded = totals(lines)
     refund = by_effect["refund"]
-    outcome: Outcome = allocate.outcome_of(refund, order.paid)
+    outcome: Outcome = outcome_of(refund, order.paid)
     reasons = [f"{a.regulation.id}: {'; '.join(a.why)}" for a in applied]
     if winner is not None:
         reasons.append(f"waiver {winner.waiver.id} ({winner.waiver.effect}, funded by {winner.waiver.funded_by})")

@@ -24,8 +24,7 @@ import holidays
 from refundctl.engine.decision import Compensation
 from refundctl.engine.geo import Airport, airport, distance_km
 from refundctl.orders.model import FlightOrder, Order, Segment
-from refundctl.policy.loader import PolicySet
-from refundctl.policy.model import CompensationRule, Due, Regulation
+from refundctl.policy.model import CompensationRule, Due, PolicySet, Regulation
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,9 @@
-"""Policies as data: TOML files validated against a schema, never executed."""
+"""Policies as data: TOML files validated against a schema, never executed.
 
-from refundctl.policy.loader import PolicySet, load_policies
-from refundctl.policy.model import Deadline, Penalty, Policy, Refundability, Rule, Window
+This package re-exports the models only; ``refundctl.policy.loader.load_policies``
+reads and validates a directory (importing it loads the schemas and their calendars).
+"""
 
-__all__ = ["Deadline", "Penalty", "Policy", "PolicySet", "Refundability", "Rule", "Window", "load_policies"]
+from refundctl.policy.model import Deadline, Penalty, Policy, PolicySet, Refundability, Rule, Window
+
+__all__ = ["Deadline", "Penalty", "Policy", "PolicySet", "Refundability", "Rule", "Window"]

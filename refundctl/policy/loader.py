@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from refundctl.errors import PolicyError, Problem
 from refundctl.policy.locate import index_lines, locate
-from refundctl.policy.model import Policy, Regulation, Waiver
+from refundctl.policy.model import Policy, PolicySet, Regulation, Waiver
 from refundctl.policy.overrides import build_regulation, build_waiver, overlapping, same_effect
 from refundctl.policy.schema import SUPPLIERS, build_policy
 from refundctl.shipped import shipped_policies
@@ -24,34 +23,6 @@ KINDS = ("airline", "hotel", "waiver", "regulation")
 
 TESTS_DIR = "tests"  # policy test cases live beside the policies but are not policies
 MAX_DEPTH = 16  # the schemas need five levels; deeper is a mistake or an attack
-
-
-@dataclass(frozen=True)
-class PolicySet:
-    directory: Path
-    policies: tuple[Policy, ...]
-    digest: str  # identifies exactly these policy files; part of every idempotency key
-    by_supplier: dict[tuple[str, str], Policy] = field(default_factory=dict)
-    waivers: tuple[Waiver, ...] = ()
-    regulations: tuple[Regulation, ...] = ()
-    warnings: tuple[Problem, ...] = ()  # e.g. overlapping waivers with different effects
-
-    def for_supplier(self, kind: str, code: str) -> Policy | None:
-        return self.by_supplier.get((kind, code))
-
-    def with_fallback(self, policy: Policy) -> PolicySet:
-        """These policies plus ``policy`` for the suppliers no policy file covers (files always win).
-
-        A supplier's own rule (e.g. Duffel's order conditions) changes decisions, so it
-        changes the digest too, and with it every idempotency key.
-        """
-        by_supplier = dict(self.by_supplier)
-        for code in sorted(policy.suppliers):
-            by_supplier.setdefault((policy.kind, code), policy)
-        if len(by_supplier) == len(self.by_supplier):
-            return self
-        digest = hashlib.sha256(f"{self.digest}\0{policy.file}\0{policy!r}".encode()).hexdigest()[:16]
-        return replace(self, policies=(*self.policies, policy), by_supplier=by_supplier, digest=digest)
 
 
 SHIPPED = shipped_policies()

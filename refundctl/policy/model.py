@@ -1,11 +1,15 @@
-"""Typed policies, built only by ``refundctl.policy.schema`` from validated TOML."""
+"""Typed policies, built only by ``refundctl.policy.schema`` from validated TOML, and the loaded set."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
+
+from refundctl.errors import Problem
 
 TaxMode = Literal["all", "none", "proportional", "codes"]
 
@@ -189,3 +193,33 @@ class Regulation:
     domestic_hours: int | None = None  # us-dot-260: a significant schedule change, domestic itinerary
     international_hours: int | None = None
     compensation: CompensationRule | None = None
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Every policy, waiver and regulation of one directory, indexed by supplier, with their digest."""
+
+    directory: Path
+    policies: tuple[Policy, ...]
+    digest: str  # identifies exactly these policy files; part of every idempotency key
+    by_supplier: dict[tuple[str, str], Policy] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    regulations: tuple[Regulation, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # e.g. overlapping waivers with different effects
+
+    def for_supplier(self, kind: str, code: str) -> Policy | None:
+        return self.by_supplier.get((kind, code))
+
+    def with_fallback(self, policy: Policy) -> PolicySet:
+        """These policies plus ``policy`` for the suppliers no policy file covers (files always win).
+
+        A supplier's own rule (e.g. Duffel's order conditions) changes decisions, so it
+        changes the digest too, and with it every idempotency key.
+        """
+        by_supplier = dict(self.by_supplier)
+        for code in sorted(policy.suppliers):
+            by_supplier.setdefault((policy.kind, code), policy)
+        if len(by_supplier) == len(self.by_supplier):
+            return self
+        digest = hashlib.sha256(f"{self.digest}\0{policy.file}\0{policy!r}".encode()).hexdigest()[:16]
+        return replace(self, policies=(*self.policies, policy), by_supplier=by_supplier, digest=digest)

@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from refundctl.engine.decision import iso_utc
 from refundctl.money import fmt
+from refundctl.times import iso_utc
 
 RefundStatus = Literal["pending", "succeeded", "failed"]
 FAILURE_REASON = "declined_by_supplier"

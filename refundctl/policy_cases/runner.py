@@ -31,8 +31,9 @@ from typing import Any
 from refundctl.engine import decide
 from refundctl.errors import PolicyError, Problem
 from refundctl.orders.parse import parse_order
-from refundctl.policy.loader import TESTS_DIR, PolicySet
+from refundctl.policy.loader import TESTS_DIR
 from refundctl.policy.locate import index_lines, locate
+from refundctl.policy.model import PolicySet
 
 EXPECT = {
     "outcome", "refund", "penalty", "non_refundable", "refund_with_evidence", "funded_by", "waivers",
