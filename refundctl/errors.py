@@ -5,7 +5,7 @@ carries the :class:`ExitCode` the CLI exits with. The CLI turns them into exit
 codes in exactly one place (``refundctl.cli.main``); nothing else calls
 ``sys.exit``.
 
-Exception tree::
+Exception tree (every class is defined here; other modules import them from here)::
 
     RefundctlError
     ├── InputError            bad orders, policies, config or arguments   (exit 2)
@@ -15,16 +15,18 @@ Exception tree::
     ├── JournalError          the journal cannot be opened or is foreign   (exit 2)
     ├── ApiError              the refund API failed in a final way        (exit 6)
     │   ├── AuthError         401/403: token missing or rejected          (exit 4)
-    │   ├── QuoteRejected     the supplier no longer honours a quote      (adapters.base)
-    │   ├── DuffelDataError   a Duffel answer that cannot be mapped       (adapters.duffel_orders)
+    │   ├── QuoteRejected     the supplier no longer honours a quote (re-quoted once)
+    │   ├── DuffelDataError   a Duffel answer that cannot be mapped
     │   └── TransportError    no usable answer after every retry          (exit 6)
-    │       └── RetriesExhausted  attempts or time ran out                (client)
+    │       └── RetriesExhausted  attempts or time ran out
     ├── MismatchError         the supplier's amount differs from ours     (exit 7)
-    └── TimeoutExpired        a wait ran out (smoke, track)               (exit 8)
+    ├── TimeoutExpired        a wait ran out (smoke)                      (exit 8)
+    └── CommandFailed         the command reported its outcome itself; only its exit code is left
 
 Exceptions private to one module (``orders.parse.Invalid``, ``engine.windows.Unpriceable``,
-``engine.fare_rules.RuleError``, ``client._retry.RetryableStatus``, the sandbox's
-``ApiProblem``) never leave it: they become problems, manual reviews or HTTP answers.
+``engine.fare_rules.RuleError``, ``client._retry.RetryableStatus``, ``submit.pipeline._Mismatch``,
+the sandbox's ``ApiProblem``) never leave it: they become problems, manual reviews, journal rows
+or HTTP answers.
 """
 
 from __future__ import annotations
@@ -32,6 +34,31 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "CommandFailed",
+    "ConfigError",
+    "DuffelDataError",
+    "ExitCode",
+    "InputError",
+    "JournalError",
+    "MismatchError",
+    "OrderError",
+    "PolicyError",
+    "Problem",
+    "QuoteRejected",
+    "RefundctlError",
+    "RetriesExhausted",
+    "TimeoutExpired",
+    "TransportError",
+    "shown",
+]
 
 
 class ExitCode(IntEnum):
@@ -112,10 +139,14 @@ class PolicyError(InputError):
 
 
 class ConfigError(RefundctlError):
+    """Configuration refundctl cannot use: a missing token, a bad profile or URL, a refused confirmation."""
+
     exit_code = ExitCode.BAD_INPUT
 
 
 class JournalError(RefundctlError):
+    """The journal cannot be opened, is not a refundctl journal, or belongs to another API."""
+
     exit_code = ExitCode.BAD_INPUT
 
 
@@ -131,16 +162,54 @@ class ApiError(RefundctlError):
 
 
 class AuthError(ApiError):
+    """The API refused our credentials (401/403): nothing else could succeed."""
+
     exit_code = ExitCode.AUTH
+
+
+class QuoteRejected(ApiError):
+    """The supplier no longer honours the quote sent (expired, unknown): ask for a new one."""
+
+
+class DuffelDataError(ApiError):
+    """Duffel answered with an order refundctl cannot read; names the JSON path."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"Duffel order: {path}: {message}", error_type="unexpected_order_shape")
+        self.path = path
 
 
 class TransportError(ApiError):
     """Connection errors, timeouts or retryable statuses that outlasted every retry."""
 
 
+class RetriesExhausted(TransportError):
+    """Every attempt failed in a retryable way; ``response`` is the last answer, if any."""
+
+    def __init__(self, message: str, *, attempts: int, response: httpx.Response | None) -> None:
+        self.attempts = attempts
+        self.response = response
+        super().__init__(message, status=None if response is None else response.status_code)
+
+
 class MismatchError(RefundctlError):
+    """The supplier's refund amount differs from our decision beyond the tolerance."""
+
     exit_code = ExitCode.MISMATCH
 
 
 class TimeoutExpired(RefundctlError):
+    """A wait for a final state ran out of time."""
+
     exit_code = ExitCode.TIMEOUT
+
+
+class CommandFailed(RefundctlError):
+    """The command has reported its outcome itself (rows, summary, report); only its exit code is left.
+
+    ``refundctl.cli.main`` exits with ``exit_code`` and prints the message only if there is one.
+    """
+
+    def __init__(self, exit_code: ExitCode, message: str = "") -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

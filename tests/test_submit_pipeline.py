@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from refundctl.adapters.base import Quote, QuoteRejected, RefundRequest, RefundState
-from refundctl.errors import ApiError, AuthError, TransportError
+from refundctl.adapters.base import Quote, RefundRequest, RefundState
+from refundctl.errors import ApiError, AuthError, QuoteRejected, TransportError
 from refundctl.submit import Pipeline, Settings, idempotency_key
 from refundctl.submit.journal import Journal, Plan
 

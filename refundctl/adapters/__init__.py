@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from refundctl.adapters.base import Connection, Quote, QuoteRejected, RefundRequest, RefundState, Supplier
+from refundctl.adapters.base import Connection, Quote, RefundRequest, RefundState, Supplier
 from refundctl.adapters.duffel import DuffelAdapter
 from refundctl.adapters.sandbox import SandboxAdapter
-from refundctl.errors import ConfigError
+from refundctl.errors import ConfigError, QuoteRejected  # re-exported: adapters raise it
 
 ADAPTERS: dict[str, Callable[[Connection], Supplier]] = {
     "sandbox": SandboxAdapter,

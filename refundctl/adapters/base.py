@@ -18,14 +18,9 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from refundctl.client import EventHooks, RateLimiter, build_client
-from refundctl.errors import ApiError
 
 RefundStatus = Literal["pending", "succeeded", "failed"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed"})
-
-
-class QuoteRejected(ApiError):
-    """The supplier no longer honours the quote sent (expired, unknown): ask for a new one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,10 @@ from urllib.parse import quote as urlquote
 
 import httpx
 
-from refundctl.adapters.base import Connection, Quote, QuoteRejected, RefundRequest, RefundState, RefundStatus
+from refundctl.adapters.base import Connection, Quote, RefundRequest, RefundState, RefundStatus
 from refundctl.adapters.duffel_orders import conditions_policy, to_order
-from refundctl.client import RetriesExhausted, RetryPolicy, parse_retry_after, send_with_retry
-from refundctl.errors import ApiError, AuthError
+from refundctl.client import RetryPolicy, parse_retry_after, send_with_retry
+from refundctl.errors import ApiError, AuthError, QuoteRejected, RetriesExhausted
 from refundctl.money import fmt, parse_amount
 from refundctl.policy.model import Policy
 

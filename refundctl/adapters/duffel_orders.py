@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from refundctl.errors import ApiError
+from refundctl.errors import DuffelDataError
 from refundctl.money import fmt, parse_amount
 from refundctl.policy.model import Policy
 from refundctl.policy.schema import build_policy
@@ -35,14 +35,6 @@ POLICY_PREFIX = "duffel-conditions"
 RULE_ID = "refund_before_departure"
 POLICY_NAME = "the airline's own refund rule from its Duffel order conditions"
 TAX_CODE = "TAX"  # Duffel gives one tax total, not tax lines
-
-
-class DuffelDataError(ApiError):
-    """Duffel answered with an order refundctl cannot read; names the JSON path."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"Duffel order: {path}: {message}", error_type="unexpected_order_shape")
-        self.path = path
 
 
 class Node:

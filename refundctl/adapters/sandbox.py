@@ -10,10 +10,10 @@ from urllib.parse import quote as urlquote
 
 import httpx
 
-from refundctl.adapters.base import Connection, Quote, QuoteRejected, RefundRequest, RefundState, RefundStatus
-from refundctl.client import RetriesExhausted, RetryPolicy, send_with_retry
+from refundctl.adapters.base import Connection, Quote, RefundRequest, RefundState, RefundStatus
+from refundctl.client import RetryPolicy, send_with_retry
 from refundctl.client._retry import RETRYABLE_STATUSES
-from refundctl.errors import ApiError, AuthError
+from refundctl.errors import ApiError, AuthError, QuoteRejected, RetriesExhausted
 from refundctl.money import fmt
 
 STATUSES = ("pending", "succeeded", "failed")

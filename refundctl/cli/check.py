@@ -12,11 +12,10 @@ import click
 
 from refundctl.check import DEFAULT_JOBS, default_report, run_check, write_report
 from refundctl.config import resolve_policy_dir
-from refundctl.errors import ExitCode
+from refundctl.errors import CommandFailed, ExitCode
 from refundctl.money import fmt
-from refundctl.output import output_option
 
-from .options import as_of_option, policies_option
+from .options import as_of_option, output_option, policies_option
 from .streams import stdout_closed
 
 
@@ -73,9 +72,9 @@ def check(
         path = error_report or default_report(orders[0])
         write_report(path, tally.problems)
         click.echo(f"refundctl: {len(tally.problems)} problem(s) in bad records; report written to {path}", err=True)
-        sys.exit(int(ExitCode.BAD_INPUT))
+        raise CommandFailed(ExitCode.BAD_INPUT)
     if tally.stopped:
-        sys.exit(int(ExitCode.CLOSED_PIPE))
+        raise CommandFailed(ExitCode.CLOSED_PIPE)
 
 
 def _summary(counts: Counter[str], totals: dict[str, Decimal]) -> None:

@@ -1,23 +1,20 @@
-"""The flags that say where and as whom to connect, shared by submit, track and smoke.
+"""Where and as whom to connect: the connection flags of submit, track and smoke, resolved.
 
-``connection_options`` adds them to a command and hands the command one
-:class:`ConnectionFlags` instead of seven parameters (flags over environment over
+``refundctl.cli.options.connection_options`` declares the flags and hands the command
+one :class:`ConnectionFlags` instead of seven parameters (flags over environment over
 the config profile; the token itself is never a flag).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
-
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import DEFAULT_ADAPTER, Profile, Target, load_profile, resolve_target
+from refundctl.config import Profile, Target, load_profile, resolve_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,51 +46,3 @@ class ConnectionFlags:
             max_time=self.max_time,
             timeout=self.timeout,
         )
-
-
-_OPTIONS = (
-    click.option("--api", metavar="URL", help="Refund API base URL (else $REFUNDCTL_API, else the profile)."),
-    click.option("--profile", "profile_name", metavar="NAME", help="Config file profile to use."),
-    click.option("--adapter", help=f"Supplier adapter (default: the profile's, else {DEFAULT_ADAPTER})."),
-    click.option(
-        "--token-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="File holding the API token (else $REFUNDCTL_TOKEN). The token itself is never a flag.",
-    ),
-    click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.1),
-        default=30.0,
-        show_default=True,
-        help="Seconds to wait for one answer.",
-    ),
-    click.option(
-        "--max-attempts",
-        type=click.IntRange(min=1),
-        default=8,
-        show_default=True,
-        help="Attempts per request before it is reported failed.",
-    ),
-    click.option(
-        "--max-time",
-        type=click.FloatRange(min=0),
-        default=120.0,
-        show_default=True,
-        help="Seconds of retrying per request before it is reported failed.",
-    ),
-)
-_FIELDS = ("api", "profile_name", "adapter", "token_file", "timeout", "max_attempts", "max_time")
-
-
-def connection_options(f: F) -> F:
-    """Add the connection flags; the command receives them as ``connection: ConnectionFlags``."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        flags = ConnectionFlags(**{name: kwargs.pop(name) for name in _FIELDS})
-        return f(*args, connection=flags, **kwargs)
-
-    command: Any = wrapper
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return command  # type: ignore[no-any-return]

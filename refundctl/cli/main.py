@@ -57,7 +57,8 @@ class RefundctlGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RefundctlError as exc:
-            report_error(str(exc))
+            if str(exc):  # a CommandFailed may have nothing left to say
+                report_error(str(exc))
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
             report_error("interrupted")

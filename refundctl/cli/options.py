@@ -1,7 +1,12 @@
-"""Options shared by several commands (sqlite-utils style decorators)."""
+"""Every option shared by several commands, declared once (sqlite-utils style decorators).
+
+Values that need parsing are ``click.ParamType``s, so a bad one is reported as
+click reports any bad value: ``Invalid value for '--flag': expected ...`` (exit 2).
+"""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,6 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from refundctl.config import DEFAULT_ADAPTER
+from refundctl.output import FORMATS
+
+from .connection import ConnectionFlags
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,13 +85,38 @@ def tolerance_option(help_text: str) -> Callable[[F], F]:
 
 
 def as_of_option(f: F) -> F:
+    return as_of_option_with("Decide as if cancelling at this instant; the same --as-of gives the same output.")(f)
+
+
+def as_of_option_with(help_text: str) -> Callable[[F], F]:
+    def decorate(f: F) -> F:
+        return click.option("--as-of", type=AsOf(), default="now", show_default=True, help=help_text)(f)
+
+    return decorate
+
+
+def concurrency_option(default: int, help_text: str) -> Callable[[F], F]:
+    """``--concurrency``: requests in flight at most (one bound for every command)."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--concurrency", type=click.IntRange(1, 512), default=default, show_default=True, help=help_text
+        )(f)
+
+    return decorate
+
+
+def output_option(default: str = "table") -> Callable[[F], F]:
+    """The shared ``-o/--output`` option."""
     return click.option(
-        "--as-of",
-        type=AsOf(),
-        default="now",
+        "-o",
+        "--output",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=default,
         show_default=True,
-        help="Decide as if cancelling at this instant; the same --as-of gives the same output.",
-    )(f)
+        help="Output format: table for people; json, jsonl and csv for scripts.",
+    )
 
 
 def policies_option(f: F) -> F:
@@ -95,3 +130,51 @@ def policies_option(f: F) -> F:
         help="Policy directory (default: the config profile's policies, else the shipped set; "
         "`refundctl policy path` prints the one in use).",
     )(f)
+
+
+_OPTIONS = (
+    click.option("--api", metavar="URL", help="Refund API base URL (else $REFUNDCTL_API, else the profile)."),
+    click.option("--profile", "profile_name", metavar="NAME", help="Config file profile to use."),
+    click.option("--adapter", help=f"Supplier adapter (default: the profile's, else {DEFAULT_ADAPTER})."),
+    click.option(
+        "--token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File holding the API token (else $REFUNDCTL_TOKEN). The token itself is never a flag.",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
+        help="Seconds to wait for one answer.",
+    ),
+    click.option(
+        "--max-attempts",
+        type=click.IntRange(min=1),
+        default=8,
+        show_default=True,
+        help="Attempts per request before it is reported failed.",
+    ),
+    click.option(
+        "--max-time",
+        type=click.FloatRange(min=0),
+        default=120.0,
+        show_default=True,
+        help="Seconds of retrying per request before it is reported failed.",
+    ),
+)
+_FIELDS = ("api", "profile_name", "adapter", "token_file", "timeout", "max_attempts", "max_time")
+
+
+def connection_options(f: F) -> F:
+    """Add the connection flags; the command receives them as ``connection: ConnectionFlags``."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = ConnectionFlags(**{name: kwargs.pop(name) for name in _FIELDS})
+        return f(*args, connection=flags, **kwargs)
+
+    command: Any = wrapper
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from refundctl.config import resolve_policy_dir
-from refundctl.errors import ExitCode, PolicyError, Problem
+from refundctl.errors import CommandFailed, ExitCode, PolicyError, Problem
 from refundctl.policy.loader import TESTS_DIR, load_policies
 from refundctl.policy_cases import run_cases
 
@@ -56,13 +56,13 @@ def validate(directory: Path | None) -> None:
     except PolicyError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        raise SystemExit(int(exc.exit_code)) from None
+        raise CommandFailed(exc.exit_code) from None
     for warning in policies.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not (policies.policies or policies.waivers or policies.regulations):
         # Almost always a wrong path; check would send every order to manual review.
         click.echo(f"{policies.directory}: no policy files (*.toml outside tests/)", err=True)
-        raise SystemExit(int(ExitCode.BAD_INPUT))
+        raise CommandFailed(ExitCode.BAD_INPUT)
 
 
 @policy.command("test")
@@ -90,4 +90,4 @@ def test_cases(directory: Path | None, verbose: bool) -> None:
     failed = sum(1 for r in results if r.failures)
     click.echo(f"{len(results) - failed} passed, {failed} failed")
     if failed:
-        raise SystemExit(int(ExitCode.TESTS_FAILED))
+        raise CommandFailed(ExitCode.TESTS_FAILED)

@@ -10,13 +10,12 @@ import click
 
 from refundctl.client import RateLimiter
 from refundctl.config import resolve_policy_dir
-from refundctl.errors import ExitCode
+from refundctl.errors import CommandFailed, ExitCode
 from refundctl.policy.loader import load_policies
 from refundctl.smoke import FailureKind, SmokeSettings, Step, smoke_test
 
-from .connection import ConnectionFlags, connection_options
-from .main import report_error
-from .options import as_of_option, policies_option, tolerance_option
+from .connection import ConnectionFlags
+from .options import as_of_option, connection_options, policies_option, tolerance_option
 
 KIND_NAMES: dict[FailureKind, str] = {
     "input": "cannot be decided",
@@ -42,9 +41,7 @@ def _line(step: Step) -> str:
 @policies_option
 @as_of_option
 @connection_options
-@click.pass_context
 def smoke(
-    ctx: click.Context,
     order_id: str,
     commit: bool,
     wait: float,
@@ -85,5 +82,4 @@ def smoke(
     lines = [f"smoke failed at step {failed.name} ({KIND_NAMES[failed.failure]}, exit {int(code)}): {failed.detail}"]
     if failed.exchange is not None:
         lines += ["HTTP exchange (token redacted):", failed.exchange.render()]
-    report_error("\n".join(lines))
-    ctx.exit(int(code) if code != ExitCode.OK else int(ExitCode.FAILURE))
+    raise CommandFailed(code if code != ExitCode.OK else ExitCode.FAILURE, "\n".join(lines))

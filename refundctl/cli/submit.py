@@ -13,9 +13,9 @@ import click
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
 from refundctl.config import Target, resolve_policy_dir
-from refundctl.errors import ExitCode
+from refundctl.errors import CommandFailed, ExitCode
 from refundctl.orders.reader import read_order_ids
-from refundctl.output import output_option, render
+from refundctl.output import render
 from refundctl.submit import Fate, Settings, summarize
 from refundctl.submit.fates import COLUMNS, UNDONE
 from refundctl.submit.run import (
@@ -28,8 +28,16 @@ from refundctl.submit.run import (
 )
 from refundctl.submit.run import dry_run as dry_run_fates
 
-from .connection import ConnectionFlags, connection_options
-from .options import Rate, as_of_option, policies_option, tolerance_option
+from .connection import ConnectionFlags
+from .options import (
+    Rate,
+    as_of_option,
+    concurrency_option,
+    connection_options,
+    output_option,
+    policies_option,
+    tolerance_option,
+)
 
 
 def _interactive() -> bool:
@@ -65,9 +73,7 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Journal file (default: beside the first input, as NAME.journal.sqlite).",
 )
-@click.option(
-    "--concurrency", type=click.IntRange(1, 512), default=16, show_default=True, help="Requests in flight at most."
-)
+@concurrency_option(16, "Requests in flight at most.")
 @click.option("--rate", type=Rate(), help="Requests per second at most (default: no limit).")
 @click.option(
     "--verify-quote/--no-verify-quote",
@@ -86,9 +92,7 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Decide and show what would be sent; send nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before submitting to an API that is not loopback.")
 @output_option()
-@click.pass_context
 def submit(
-    ctx: click.Context,
     orders: tuple[str, ...],
     policy_dir: Path | None,
     as_of: datetime,
@@ -142,4 +146,4 @@ def submit(
     rows = fates_in_order(decided, fates)
     _report(rows, fmt, journal)
     if any(row.fate in UNDONE for row in rows):
-        ctx.exit(int(ExitCode.PARTIAL))
+        raise CommandFailed(ExitCode.PARTIAL)

@@ -11,12 +11,12 @@ import click
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
 from refundctl.config import Target
-from refundctl.errors import ExitCode
-from refundctl.output import output_option, render
+from refundctl.errors import CommandFailed, ExitCode
+from refundctl.output import render
 from refundctl.track import COLUMNS, find_journal, follow
 
-from .connection import ConnectionFlags, connection_options
-from .options import AsOf
+from .connection import ConnectionFlags
+from .options import as_of_option_with, concurrency_option, connection_options, output_option
 
 
 @click.command()
@@ -33,19 +33,11 @@ from .options import AsOf
     is_flag=True,
     help="Show only overdue refunds; exit 5 if there are any (for cron and CI alerts).",
 )
-@click.option("--as-of", type=AsOf(), default="now", show_default=True, help="Judge age and lateness at this instant.")
+@as_of_option_with("Judge age and lateness at this instant.")
 @connection_options
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 128),
-    default=8,
-    show_default=True,
-    help="Status requests in flight at most (--sync).",
-)
+@concurrency_option(8, "Status requests in flight at most (--sync).")
 @output_option()
-@click.pass_context
 def track(
-    ctx: click.Context,
     journal_path: Path | None,
     sync: bool,
     only_overdue: bool,
@@ -77,6 +69,6 @@ def track(
         click.echo(f"refundctl: could not sync {problem}", err=True)
     click.echo(f"refundctl: {len(rows)} refund(s), {len(overdue)} overdue", err=True)
     if only_overdue and overdue:
-        ctx.exit(int(ExitCode.OVERDUE))
+        raise CommandFailed(ExitCode.OVERDUE)
     if problems:
-        ctx.exit(int(ExitCode.PARTIAL))
+        raise CommandFailed(ExitCode.PARTIAL)

@@ -11,13 +11,13 @@
 
 from refundctl.client._ratelimit import RateLimiter
 from refundctl.client._retry import (
-    RetriesExhausted,
     RetryPolicy,
     parse_retry_after,
     retry_after_header,
     send_with_retry,
 )
 from refundctl.client._transport import EventHooks, build_client
+from refundctl.errors import RetriesExhausted  # re-exported: send_with_retry raises it
 
 __all__ = [
     "EventHooks",

@@ -21,7 +21,7 @@ from tenacity.wait import wait_base, wait_exponential_jitter
 
 from refundctl.client._ratelimit import RateLimiter
 from refundctl.client._transport import describe_failure
-from refundctl.errors import TransportError
+from refundctl.errors import RetriesExhausted
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -72,15 +72,6 @@ class RetryableStatus(Exception):
         self.response = response
         self.retry_after = retry_after
         super().__init__(f"HTTP {response.status_code}")
-
-
-class RetriesExhausted(TransportError):
-    """Every attempt failed in a retryable way; ``response`` is the last answer, if any."""
-
-    def __init__(self, message: str, *, attempts: int, response: httpx.Response | None) -> None:
-        self.attempts = attempts
-        self.response = response
-        super().__init__(message, status=None if response is None else response.status_code)
 
 
 class _WaitRetryAfter(wait_base):

@@ -12,28 +12,13 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TextIO, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
 
-import click
 import orjson
 from tabulate import tabulate
 
 FORMATS = ("table", "json", "jsonl", "csv")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def output_option(default: str = "table") -> Callable[[F], F]:
-    """The shared ``-o/--output`` option (sqlite-utils style)."""
-    return click.option(
-        "-o",
-        "--output",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default=default,
-        show_default=True,
-        help="Output format: table for people; json, jsonl and csv for scripts.",
-    )
 
 
 def dumps(value: Any) -> str:

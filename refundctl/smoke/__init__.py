@@ -4,7 +4,6 @@ The quote check and the re-quote are the submit pipeline's (``refundctl.submit.q
 """
 
 from refundctl.smoke.run import (
-    EXIT_CODES,
     ExchangeLog,
     FailureKind,
     SmokeResult,
@@ -16,7 +15,6 @@ from refundctl.smoke.run import (
 )
 
 __all__ = [
-    "EXIT_CODES",
     "ExchangeLog",
     "FailureKind",
     "SmokeResult",

@@ -28,7 +28,16 @@ from refundctl.adapters.base import Quote, RefundRequest, RefundState, Supplier
 from refundctl.client import EventHooks
 from refundctl.engine import Decision
 from refundctl.engine.supplier_rules import decide_with_supplier_rules
-from refundctl.errors import ApiError, AuthError, ExitCode, InputError, MismatchError, TimeoutExpired
+from refundctl.errors import (
+    ApiError,
+    AuthError,
+    ExitCode,
+    InputError,
+    MismatchError,
+    OrderError,
+    Problem,
+    TimeoutExpired,
+)
 from refundctl.money import fmt
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
@@ -38,13 +47,6 @@ from refundctl.submit.quote import quote_matches, send_requoting
 
 T = TypeVar("T")
 FailureKind = Literal["input", "auth", "supplier", "mismatch", "timeout"]
-EXIT_CODES: dict[FailureKind, ExitCode] = {
-    "input": ExitCode.BAD_INPUT,
-    "auth": ExitCode.AUTH,
-    "supplier": ExitCode.SUPPLIER,
-    "mismatch": ExitCode.MISMATCH,
-    "timeout": ExitCode.TIMEOUT,
-}
 BODY_LIMIT = 2000  # characters of a body shown in a failure report
 
 
@@ -119,6 +121,7 @@ class Step:
     detail: str
     failure: FailureKind | None = None
     exchange: Exchange | None = None
+    exit_code: ExitCode = ExitCode.OK  # the failure's, from the shared error tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +146,10 @@ class SmokeResult:
     @property
     def exit_code(self) -> ExitCode:
         step = self.failed
-        return ExitCode.OK if step is None or step.failure is None else EXIT_CODES[step.failure]
+        return ExitCode.OK if step is None else step.exit_code
 
 
-class _Failed(Exception):
-    def __init__(self, kind: FailureKind, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-STOPS = (_Failed, ApiError, MismatchError, TimeoutExpired, InputError)  # what ends a run with a failed step
+STOPS = (ApiError, MismatchError, TimeoutExpired, InputError)  # what ends a run with a failed step
 
 
 def _kind(exc: Exception) -> FailureKind:
@@ -190,10 +187,11 @@ class SmokeRun:
         try:
             value, detail = await action()
         except STOPS as exc:
-            kind = exc.kind if isinstance(exc, _Failed) else _kind(exc)
+            kind = _kind(exc)
             exchange = self.log.exchanges[-1] if self.log and len(self.log.exchanges) > seen else None
             message = self.log.redact(str(exc)) if self.log else str(exc)
-            self.result.steps.append(Step(name, "failed", self.clock() - started, message, kind, exchange))
+            elapsed = self.clock() - started
+            self.result.steps.append(Step(name, "failed", elapsed, message, kind, exchange, exc.exit_code))
             raise
         self.result.steps.append(Step(name, "ok", self.clock() - started, detail))
         return value
@@ -230,9 +228,9 @@ class SmokeRun:
         order, problems = parse_order(raw)
         if order is None:
             listed = "; ".join(f"{p.path}: {p.message}" for p in problems)
-            raise _Failed("supplier", f"the supplier's order is not a valid refundctl order: {listed}")
+            raise ApiError(f"the supplier's order is not a valid refundctl order: {listed}")
         if order.id != self.settings.order_id:
-            raise _Failed("supplier", f"asked for order {self.settings.order_id}, the supplier sent {order.id}")
+            raise ApiError(f"asked for order {self.settings.order_id}, the supplier sent {order.id}")
         what = f"{order.kind} order {order.id} of {order.common.supplier}, paid {fmt(order.paid, order.currency)}"
         return order, f"{what} {order.currency}"
 
@@ -240,7 +238,8 @@ class SmokeRun:
         as_of = self.settings.as_of or datetime.now(UTC)
         decision, digest = decide_with_supplier_rules(order, self.settings.policies, self.supplier, as_of)
         if decision.outcome in ("manual_review", "needs_evidence"):
-            raise _Failed("input", f"refundctl cannot decide order {order.id}: {decision.outcome}: {decision.reason}")
+            why = f"refundctl cannot decide it: {decision.outcome}: {decision.reason}"
+            raise OrderError([Problem(f"order {order.id}", None, None, why)])
         rules = "; ".join(f"{h.rule} {h.effect} {fmt(h.amount, decision.currency)}" for h in decision.rules)
         notes = sorted({h.note.split("; ", 1)[-1] for h in decision.rules if "; " in h.note})
         detail = f"{decision.outcome}: refund {fmt(decision.refund, decision.currency)} {decision.currency} [{rules}]"
@@ -251,7 +250,7 @@ class SmokeRun:
         ours = f"{fmt(decision.refund, decision.currency)} {decision.currency}"
         theirs = f"{fmt(quote.amount, quote.currency)} {quote.currency}"
         if not quote_matches(quote, decision.refund, decision.currency, self.settings.tolerance):
-            raise _Failed("mismatch", f"the supplier quotes {theirs} (quote {quote.id}); refundctl decided {ours}")
+            raise MismatchError(f"the supplier quotes {theirs} (quote {quote.id}); refundctl decided {ours}")
         expires = f", expires {quote.expires_at.isoformat()}" if quote.expires_at else ""
         return quote, f"{theirs} matches the decision (quote {quote.id}{expires})"
 
@@ -277,15 +276,13 @@ class SmokeRun:
         while not state.final:
             left = deadline - self.clock()
             if left <= 0:
-                raise _Failed(
-                    "timeout", f"refund {state.id} still {state.status} after {self.settings.wait:g} s (--wait)"
-                )
+                raise TimeoutExpired(f"refund {state.id} still {state.status} after {self.settings.wait:g} s (--wait)")
             await self.sleep(min(interval, left))
             interval = min(interval * 2, 5.0)
             state = await self.supplier.get_refund(state.id)
             polls += 1
         if state.status == "failed":
-            raise _Failed("supplier", f"refund {state.id} failed: {state.failure_reason or 'no reason given'}")
+            raise ApiError(f"refund {state.id} failed: {state.failure_reason or 'no reason given'}")
         return state, f"refund {state.id} {state.status} after {polls} poll(s)"
 
 

@@ -16,8 +16,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from refundctl.adapters.base import RefundRequest, RefundState, Supplier
-from refundctl.client import RetriesExhausted
-from refundctl.errors import ApiError, AuthError, TransportError
+from refundctl.errors import ApiError, AuthError, RetriesExhausted, TransportError
 from refundctl.money import fmt
 from refundctl.submit.fates import Fate, fate_of_entry
 from refundctl.submit.journal import Entry, Journal, Plan

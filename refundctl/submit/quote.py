@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TypeVar
 
-from refundctl.adapters.base import Quote, QuoteRejected, RefundState
+from refundctl.adapters.base import Quote, RefundState
+from refundctl.errors import QuoteRejected
 
 B = TypeVar("B")
 
