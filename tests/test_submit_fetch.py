@@ -21,7 +21,7 @@ from refundctl.adapters.duffel import DuffelAdapter
 from refundctl.adapters.duffel_orders import conditions_policy, to_order
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode, OrderError
-from refundctl.orders.reader import IdLine, read_order_ids
+from refundctl.orders.ids import IdLine, read_order_ids
 from refundctl.policy.loader import load_policies
 from refundctl.submit.fetch import fetch_and_decide
 from refundctl.submit.journal import Journal

@@ -19,7 +19,9 @@ from typing import Any, NamedTuple
 
 from refundctl.engine import Decision, decide
 from refundctl.errors import Problem
-from refundctl.orders.reader import Dedup, RawItem, chunks, iter_raw, to_record
+from refundctl.orders.dedup import Dedup, chunks
+from refundctl.orders.raw import RawItem
+from refundctl.orders.reader import iter_raw, to_record
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import load_policies
 

@@ -14,7 +14,7 @@ from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
 from refundctl.config import Target, resolve_policy_dir
 from refundctl.errors import CommandFailed, ExitCode
-from refundctl.orders.reader import read_order_ids
+from refundctl.orders.ids import read_order_ids
 from refundctl.output import render
 from refundctl.submit import Fate, Settings, summarize
 from refundctl.submit.fates import COLUMNS, UNDONE

@@ -16,8 +16,8 @@ from refundctl.adapters.base import Supplier
 from refundctl.engine import Decision
 from refundctl.engine.supplier_rules import decide_with_supplier_rules
 from refundctl.errors import ApiError, AuthError, OrderError, Problem
+from refundctl.orders.ids import IdLine
 from refundctl.orders.parse import parse_order
-from refundctl.orders.reader import IdLine
 from refundctl.policy import PolicySet
 from refundctl.submit.pipeline import for_each
 

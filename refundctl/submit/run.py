@@ -22,7 +22,7 @@ from refundctl.engine import decide
 from refundctl.errors import ConfigError, OrderError, Problem
 from refundctl.money import fmt
 from refundctl.orders import iter_records
-from refundctl.orders.reader import IdLine
+from refundctl.orders.ids import IdLine
 from refundctl.policy.loader import load_policies
 from refundctl.submit.fates import Fate, fate_of_decision
 from refundctl.submit.fetch import Decided, fetch_and_decide
