@@ -27,8 +27,8 @@ import httpx
 
 from refundctl.adapters.base import Connection, Quote, RefundRequest, RefundState, RefundStatus
 from refundctl.adapters.duffel_orders import conditions_policy, to_order
-from refundctl.client import RetryPolicy, parse_retry_after, send_with_retry
-from refundctl.errors import ApiError, AuthError, QuoteRejected, RetriesExhausted
+from refundctl.client import RetryPolicy, parse_retry_after, redact, send_with_retry
+from refundctl.errors import ApiError, AuthError, QuoteRejected
 from refundctl.money import fmt, parse_amount
 from refundctl.policy.model import Policy
 
@@ -107,6 +107,7 @@ class DuffelAdapter:
         self._policy = RetryPolicy(
             retryable=_retryable,
             retry_after=rate_limit_wait,
+            describe=describe,
             max_attempts=connection.max_attempts,
             max_time=connection.max_time,
             backoff_initial=connection.backoff,
@@ -119,20 +120,18 @@ class DuffelAdapter:
         await self._client.aclose()
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._conn.token, "***") if self._conn.token else text
+        return redact(text, self._conn.token)
 
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
         """The ``data`` object of one logical request (with Duffel's retries), or a refundctl error."""
         payload = None if body is None else {"data": body}
-        try:
-            response, attempts = await send_with_retry(
-                lambda: self._client.request(method, path, json=payload), self._policy, self._conn.limiter
-            )
-        except RetriesExhausted as exc:
-            detail = "" if exc.response is None else describe(exc.response)
-            raise RetriesExhausted(
-                self._redact(f"{method} {path}: {exc}{detail}"), attempts=exc.attempts, response=exc.response
-            ) from None
+        response, attempts = await send_with_retry(
+            lambda: self._client.request(method, path, json=payload),
+            self._policy,
+            self._conn.limiter,
+            label=f"{method} {path}",
+            token=self._conn.token,
+        )
         if response.status_code >= 400:
             raise self._error(method, path, response)
         try:

@@ -7,9 +7,13 @@
   policy: which statuses and exceptions retry and how the wait is read.
 - ``RateLimiter``: one pacing gate for every worker of a run, paused for everyone
   when any request is answered 429.
+- ``redact``: the one token redaction; ``ExchangeLog`` records exchanges (token
+  redacted) through the client's event hooks, for any adapter.
 """
 
+from refundctl.client._exchanges import Exchange, ExchangeLog
 from refundctl.client._ratelimit import RateLimiter
+from refundctl.client._redact import redact
 from refundctl.client._retry import (
     RetryPolicy,
     parse_retry_after,
@@ -21,11 +25,14 @@ from refundctl.errors import RetriesExhausted  # re-exported: send_with_retry ra
 
 __all__ = [
     "EventHooks",
+    "Exchange",
+    "ExchangeLog",
     "RateLimiter",
     "RetriesExhausted",
     "RetryPolicy",
     "build_client",
     "parse_retry_after",
+    "redact",
     "retry_after_header",
     "send_with_retry",
 ]

@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_base, wait_exponential_jitter
 
 from refundctl.client._ratelimit import RateLimiter
+from refundctl.client._redact import redact
 from refundctl.client._transport import describe_failure
 from refundctl.errors import RetriesExhausted
 
@@ -63,6 +64,7 @@ class RetryPolicy:
     backoff_max: float = 20.0
     jitter: float = 0.25
     retry_after_cap: float = 60.0  # a server asking for an hour does not stall a run for an hour
+    describe: Callable[[httpx.Response], str] = lambda response: ""  # the supplier's error, for the report
 
 
 class RetryableStatus(Exception):
@@ -92,12 +94,32 @@ class _WaitRetryAfter(wait_base):
 
 
 async def send_with_retry(
-    send: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy, limiter: RateLimiter
+    send: Callable[[], Awaitable[httpx.Response]],
+    policy: RetryPolicy,
+    limiter: RateLimiter,
+    *,
+    label: str = "",
+    token: str = "",
 ) -> tuple[httpx.Response, int]:
     """Send until the answer is final; returns it with the number of attempts made.
 
-    Raises :class:`RetriesExhausted` when the last attempt was still retryable.
+    Raises :class:`RetriesExhausted` when the last attempt was still retryable: its message
+    names the request (``label``, e.g. ``POST /v1/refunds``) and the last answer as the
+    policy describes it, with ``token`` redacted. Adapters do not re-wrap it.
     """
+    try:
+        return await _send_with_retry(send, policy, limiter)
+    except RetriesExhausted as exc:
+        if not label:
+            raise
+        detail = "" if exc.response is None else policy.describe(exc.response)
+        message = redact(f"{label}: {exc}{detail}", token)
+        raise RetriesExhausted(message, attempts=exc.attempts, response=exc.response) from None
+
+
+async def _send_with_retry(
+    send: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy, limiter: RateLimiter
+) -> tuple[httpx.Response, int]:
     retried: tuple[type[BaseException], ...] = (RetryableStatus, *policy.exceptions)
     attempts = 0
     first_failure: BaseException | None = None

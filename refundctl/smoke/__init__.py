@@ -4,7 +4,6 @@ The quote check and the re-quote are the submit pipeline's (``refundctl.submit.q
 """
 
 from refundctl.smoke.run import (
-    ExchangeLog,
     FailureKind,
     SmokeResult,
     SmokeRun,
@@ -15,7 +14,6 @@ from refundctl.smoke.run import (
 )
 
 __all__ = [
-    "ExchangeLog",
     "FailureKind",
     "SmokeResult",
     "SmokeRun",
