@@ -1,5 +1,7 @@
 """The sandbox refund API: Starlette routes behind a gate that authenticates and injects faults.
 
+Error answers and request bodies are ``problems``' job; authentication and faults are the ``gate``'s.
+
 The quote source is injected (``Quoter``), so the API does not depend on how
 refunds are decided; the CLI wires in the project's own engine and policies.
 """
@@ -7,7 +9,6 @@ refunds are decided; the CLI wires in the project's own engine and policies.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Callable, Iterable
@@ -15,34 +16,34 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
-from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from refundctl.money import ZERO, parse_amount, quantize
 from refundctl.orders.model import Order
 from refundctl.sandbox.faults import FaultConfig, Faults
+from refundctl.sandbox.gate import Dropper, Gate
+from refundctl.sandbox.problems import (
+    EXCEPTION_HANDLERS,
+    ApiProblem,
+    dumps,
+    json_object,
+    json_response,
+    only_fields,
+    string_field,
+)
 from refundctl.sandbox.store import QuoteRecord, RefundRecord, SavedResponse, Store
 
 Quoter = Callable[[Order, datetime], tuple[Decimal, str]]
 """The refund offered for an order at an instant: (amount, currency)."""
 
 Clock = Callable[[], datetime]
-Dropper = Callable[[Scope], bool]
-"""Closes the connection of a request without a response; False if it cannot."""
 
-MAX_BODY = 64 * 1024
 MAX_KEY = 255
-ERROR_TYPES = {
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-}
 REFUND_FIELDS = frozenset({"order_id", "amount", "currency", "quote_id", "reason", "waivers"})
 
 
@@ -57,57 +58,6 @@ class SandboxSettings:
     quote_skew: Decimal = ZERO  # percent added to every quote (negative quotes less)
     quote_ttl: float = 900.0  # seconds
     settle_after: float = 2.0  # seconds a refund stays pending
-
-
-class ApiProblem(Exception):
-    """An error answer: ``{"error": {"type", "message", **extra}}`` with ``status``."""
-
-    def __init__(self, status: int, error_type: str, message: str, **extra: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_type = error_type
-        self.extra = extra
-
-    def response(self, headers: dict[str, str] | None = None) -> Response:
-        return json_response(
-            {"error": {"type": self.error_type, "message": str(self), **self.extra}}, self.status, headers
-        )
-
-
-def dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(value), status, headers, media_type="application/json")
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise ApiProblem(400, "invalid_request", f"request body over {MAX_BODY} bytes")
-    try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiProblem(400, "invalid_request", f"request body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ApiProblem(400, "invalid_request", "request body must be a JSON object")
-    return value
-
-
-def _string(body: dict[str, Any], name: str, *, required: bool) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value:
-        raise ApiProblem(400, "invalid_request", f"{name}: expected a non-empty string")
-    return value
-
-
-def _only(body: dict[str, Any], allowed: Iterable[str]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise ApiProblem(400, "invalid_request", f"unknown field(s): {', '.join(unknown)}")
 
 
 class SandboxApi:
@@ -140,9 +90,9 @@ class SandboxApi:
         return json_response(self._order(request.path_params["order_id"]).raw)
 
     async def create_quote(self, request: Request) -> Response:
-        body = await _json_object(request)
-        _only(body, ("order_id",))
-        order = self._order(str(_string(body, "order_id", required=True)))
+        body = await json_object(request)
+        only_fields(body, ("order_id",))
+        order = self._order(str(string_field(body, "order_id", required=True)))
         await self.faults.delay()
         now = self.clock()
         amount, currency = self.quoter(order, now)
@@ -164,12 +114,12 @@ class SandboxApi:
             raise ApiProblem(400, "missing_idempotency_key", "the Idempotency-Key header is required")
         if len(key) > MAX_KEY:
             raise ApiProblem(400, "invalid_request", f"Idempotency-Key: at most {MAX_KEY} characters")
-        body = await _json_object(request)
-        _only(body, REFUND_FIELDS)
-        order_id = str(_string(body, "order_id", required=True))
-        currency = str(_string(body, "currency", required=True))
-        quote_id = _string(body, "quote_id", required=False)
-        reason = _string(body, "reason", required=False)
+        body = await json_object(request)
+        only_fields(body, REFUND_FIELDS)
+        order_id = str(string_field(body, "order_id", required=True))
+        currency = str(string_field(body, "currency", required=True))
+        quote_id = string_field(body, "quote_id", required=False)
+        reason = string_field(body, "reason", required=False)
         waivers = body.get("waivers", [])
         if not isinstance(waivers, list) or not all(isinstance(w, str) for w in waivers):
             raise ApiProblem(400, "invalid_request", "waivers: expected a list of strings")
@@ -271,79 +221,6 @@ async def _openapi(request: Request) -> Response:
     return Response(_OPENAPI, media_type="application/json")
 
 
-async def _problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiProblem)
-    return exc.response()
-
-
-async def _http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    error_type = "not_found" if exc.status_code == 404 else "invalid_request"
-    return ApiProblem(exc.status_code, error_type, str(exc.detail)).response(dict(exc.headers or {}))
-
-
-async def _crash(request: Request, exc: Exception) -> Response:
-    return ApiProblem(500, "internal_error", "the sandbox failed; this is a bug in refundctl").response()
-
-
-class Gate:
-    """ASGI middleware for ``/v1``: authentication, then the injected faults in order.
-
-    401 first (an unauthenticated caller learns nothing), then the rate limit, then
-    an injected 5xx before anything is processed; a dropped request is processed in
-    full and its connection closed instead of answered.
-    """
-
-    def __init__(self, app: ASGIApp, token: str, faults: Faults, dropper: Dropper | None) -> None:
-        self.app = app
-        self.expected = f"Bearer {token}".encode()
-        self.faults = faults
-        self.dropper = dropper
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"authorization", b"")
-        if not hmac.compare_digest(given, self.expected):
-            problem = ApiProblem(401, "unauthorized", "missing or wrong bearer token")
-            await problem.response({"WWW-Authenticate": "Bearer"})(scope, receive, send)
-            return
-        limit = self.faults.rate()
-        extra = limit.headers() if limit else {}
-        if limit and not limit.allowed:
-            problem = ApiProblem(429, "rate_limited", f"over {limit.limit} requests per second")
-            await problem.response(extra)(scope, receive, send)
-            return
-        status = self.faults.error_status()
-        if status is not None:
-            await ApiProblem(status, ERROR_TYPES[status], "injected fault").response(extra)(scope, receive, send)
-            return
-        if self.dropper is not None and self.faults.drop():
-            await self._drop(scope, receive)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and extra:
-                message["headers"] = [*message["headers"], *((k.encode(), v.encode()) for k, v in extra.items())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-    async def _drop(self, scope: Scope, receive: Receive) -> None:
-        async def discard(message: Message) -> None:
-            """The response is computed and thrown away: the client never sees it."""
-
-        await self.app(scope, receive, discard)
-        assert self.dropper is not None
-        if not self.dropper(scope):
-            raise RuntimeError("the server cannot drop this connection")
-        # Return only once the server has seen the connection close, so it does not
-        # try to answer the request itself.
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-
 def create_app(
     orders: Iterable[Order],
     store: Store,
@@ -365,6 +242,6 @@ def create_app(
             Route("/v1/refunds", api.list_refunds, methods=["GET"]),
             Route("/v1/refunds/{refund_id}", api.get_refund),
         ],
-        exception_handlers={ApiProblem: _problem, HTTPException: _http_exception, Exception: _crash},
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     return Gate(app, settings.token, faults, dropper)

@@ -1,0 +1,82 @@
+"""The sandbox's error answers (``{"error": {"type", "message"}}``) and its request-body helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+MAX_BODY = 64 * 1024
+
+
+class ApiProblem(Exception):
+    """An error answer: ``{"error": {"type", "message", **extra}}`` with ``status``."""
+
+    def __init__(self, status: int, error_type: str, message: str, **extra: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.extra = extra
+
+    def response(self, headers: dict[str, str] | None = None) -> Response:
+        return json_response(
+            {"error": {"type": self.error_type, "message": str(self), **self.extra}}, self.status, headers
+        )
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(value), status, headers, media_type="application/json")
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise ApiProblem(400, "invalid_request", f"request body over {MAX_BODY} bytes")
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiProblem(400, "invalid_request", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ApiProblem(400, "invalid_request", "request body must be a JSON object")
+    return value
+
+
+def string_field(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ApiProblem(400, "invalid_request", f"{name}: expected a non-empty string")
+    return value
+
+
+def only_fields(body: dict[str, Any], allowed: Iterable[str]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise ApiProblem(400, "invalid_request", f"unknown field(s): {', '.join(unknown)}")
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiProblem)
+    return exc.response()
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error_type = "not_found" if exc.status_code == 404 else "invalid_request"
+    return ApiProblem(exc.status_code, error_type, str(exc.detail)).response(dict(exc.headers or {}))
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    return ApiProblem(500, "internal_error", "the sandbox failed; this is a bug in refundctl").response()
+
+
+EXCEPTION_HANDLERS = {ApiProblem: _problem, HTTPException: _http_exception, Exception: _crash}
