@@ -84,3 +84,23 @@ def test_errors_are_coloured_only_on_a_terminal_without_no_color(
     assert ("\x1b[" in text) is coloured
     assert text.count("refundctl: error:") == 2
     assert text.endswith("second line\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check"], "Missing argument 'ORDERS...'."),
+        (["submit", "orders.json", "--tolerance", "-1"], "Invalid value for '--tolerance': expected a non-negative"),
+        (["submit", "orders.json", "--rate", "fast"], "Invalid value for '--rate': expected a positive rate"),
+        (["sandbox", "serve", "--error-rate", "2"], "--error-rate: expected a probability between 0 and 1"),
+        (["sandbox", "serve", "--latency", "slow"], "--latency: expected MS or MS:JITTER"),
+    ],
+)
+def test_usage_errors_read_like_every_other_error(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, args, prog_name="refundctl")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    first, usage, hint = result.stderr.splitlines()
+    assert first.startswith(f"refundctl: error: {message}")
+    assert usage.startswith(f"Usage: refundctl {args[0]}")
+    assert hint.startswith("Try 'refundctl ") and hint.endswith(" --help' for help.")

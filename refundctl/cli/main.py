@@ -56,6 +56,15 @@ class RefundctlGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            # One error style: a bad flag reads like every other error, then how to call the command.
+            report_error(exc.format_message())
+            if exc.ctx is not None:
+                click.echo(exc.ctx.get_usage(), err=True)
+                click.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
+            ctx.exit(exc.exit_code)
         except RefundctlError as exc:
             if str(exc):  # a CommandFailed may have nothing left to say
                 report_error(str(exc))

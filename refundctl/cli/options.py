@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import click
 
@@ -22,6 +22,7 @@ from refundctl.output import FORMATS
 from .connection import ConnectionFlags
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class AsOf(click.ParamType):  # type: ignore[type-arg]
@@ -75,6 +76,22 @@ class Tolerance(click.ParamType):  # type: ignore[type-arg]
         if not parsed.is_finite() or parsed < 0:
             self.fail(f"expected a non-negative amount such as 0.50, got {value!r}", param, ctx)
         return parsed
+
+
+class Parsed(click.ParamType, Generic[T]):  # type: ignore[type-arg]
+    """A flag value read by ``parse``, whose ValueError already names the flag and what it expects."""
+
+    def __init__(self, metavar: str, parse: Callable[[str], T]) -> None:
+        self.name = metavar
+        self._parse = parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> T:
+        if not isinstance(value, str):
+            return value  # type: ignore[no-any-return]
+        try:
+            return self._parse(value)
+        except ValueError as exc:
+            raise click.UsageError(str(exc), ctx) from None  # the message names the flag itself
 
 
 def tolerance_option(help_text: str) -> Callable[[F], F]:

@@ -7,7 +7,7 @@ import os
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,7 +27,7 @@ from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probabili
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
-from .options import AsOf, policies_option
+from .options import AsOf, Parsed, policies_option
 
 TOKEN_ENV = "REFUNDCTL_SANDBOX_TOKEN"
 T = TypeVar("T")
@@ -48,14 +48,8 @@ def engine_quoter(policy_dir: Path | None, quote_as_of: datetime | None = None) 
     return quote
 
 
-def _parsed(parse: Callable[[str], T], text: str | None, default: T) -> T:
-    """Flag values are parsed here so a bad one is a one-line InputError, not a traceback."""
-    if text is None:
-        return default
-    try:
-        return parse(text)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+def _probability(flag: str) -> Parsed[float]:
+    return Parsed("P", lambda text: parse_probability(text, flag))
 
 
 def _skew(text: str) -> Decimal:
@@ -109,11 +103,15 @@ def sandbox() -> None:
 @policies_option
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file keeping refunds.")
 @click.option("--seed", type=int, help="Seed of every injected fault [default: random, printed at start].")
-@click.option("--rate-limit", metavar="N/s", help="Answer 429 over N requests per second.")
-@click.option("--error-rate", metavar="P", help="Answer 500/502/503 to this share of requests, unprocessed.")
-@click.option("--drop-rate", metavar="P", help="Process this share of requests, then close without answering.")
-@click.option("--latency", metavar="MS[:JITTER]", help="Add this many milliseconds (+/- jitter) to each request.")
-@click.option("--failure-rate", metavar="P", help="Share of refunds that end failed instead of succeeded.")
+@click.option("--rate-limit", type=Parsed("N/s", parse_rate), help="Answer 429 over N requests per second.")
+@click.option("--error-rate", type=_probability("--error-rate"),
+              help="Answer 500/502/503 to this share of requests, unprocessed.")  # fmt: skip
+@click.option("--drop-rate", type=_probability("--drop-rate"),
+              help="Process this share of requests, then close without answering.")  # fmt: skip
+@click.option("--latency", type=Parsed("MS[:JITTER]", parse_latency),
+              help="Add this many milliseconds (+/- jitter) to each request.")  # fmt: skip
+@click.option("--failure-rate", type=_probability("--failure-rate"),
+              help="Share of refunds that end failed instead of succeeded.")  # fmt: skip
 @click.option(
     "--settle-after",
     type=click.FloatRange(min=0),
@@ -121,7 +119,8 @@ def sandbox() -> None:
     show_default=True,
     help="Seconds a refund stays pending.",
 )
-@click.option("--quote-skew", metavar="PERCENT", help="Quote this much more (or, negative, less) than the engine.")
+@click.option("--quote-skew", type=Parsed("PERCENT", _skew),
+              help="Quote this much more (or, negative, less) than the engine.")  # fmt: skip
 @click.option(
     "--quote-ttl",
     type=click.FloatRange(min=0, min_open=True),
@@ -143,13 +142,13 @@ def serve(
     policy_dir: Path | None,
     state: Path | None,
     seed: int | None,
-    rate_limit: str | None,
-    error_rate: str | None,
-    drop_rate: str | None,
-    latency: str | None,
-    failure_rate: str | None,
+    rate_limit: float | None,
+    error_rate: float | None,
+    drop_rate: float | None,
+    latency: tuple[float, float] | None,
+    failure_rate: float | None,
     settle_after: float,
-    quote_skew: str | None,
+    quote_skew: Decimal | None,
     quote_ttl: float,
     quote_as_of: datetime | None,
     print_config: bool,
@@ -157,20 +156,20 @@ def serve(
     """Serve the sandbox refund API until SIGINT or SIGTERM."""
     if not is_loopback_host(host) and not allow_remote:
         raise ConfigError(f"--host {host} is not loopback; add --allow-remote to expose the sandbox on purpose")
-    latency_ms, jitter_ms = _parsed(parse_latency, latency, (0.0, 0.0))
+    latency_ms, jitter_ms = latency or (0.0, 0.0)
     faults = FaultConfig(
-        rate_limit=_parsed(parse_rate, rate_limit, None),
-        error_rate=_parsed(lambda t: parse_probability(t, "--error-rate"), error_rate, 0.0),
-        drop_rate=_parsed(lambda t: parse_probability(t, "--drop-rate"), drop_rate, 0.0),
+        rate_limit=rate_limit,
+        error_rate=error_rate or 0.0,
+        drop_rate=drop_rate or 0.0,
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,
-        failure_rate=_parsed(lambda t: parse_probability(t, "--failure-rate"), failure_rate, 0.0),
+        failure_rate=failure_rate or 0.0,
         seed=secrets.randbelow(2**31) if seed is None else seed,
     )
     settings = SandboxSettings(
         token=_token(),
         faults=faults,
-        quote_skew=_parsed(_skew, quote_skew, Decimal(0)),
+        quote_skew=quote_skew or Decimal(0),
         quote_ttl=quote_ttl,
         settle_after=settle_after,
     )
