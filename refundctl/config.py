@@ -33,6 +33,9 @@ from refundctl.net import is_loopback_host
 from refundctl.shipped import shipped_policies
 
 DEFAULT_ADAPTER = "sandbox"
+# The adapters' names, for --adapter's choices and completion without importing the HTTP
+# stack (a test keeps this equal to refundctl.adapters.ADAPTERS).
+ADAPTER_NAMES = ("duffel", "sandbox")
 DEFAULT_SERVICE_LEVEL_DAYS = 14
 KEYS = frozenset({"api", "adapter", "token_file", "default_service_level_days", "policies"})
 

@@ -170,14 +170,13 @@ def test_keep_going(with_bad: Path, tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"refundctl: bad record: {with_bad.parent}/{BAD_PROBLEM}",
         SUMMARY.strip(),
-        f"refundctl: 1 problem(s) in bad records; report written to {report}",
+        f"refundctl: 1 bad record(s) with 1 problem(s); report written to {report}",
     ]
     assert [json.loads(line) for line in report.read_text().splitlines()] == [
         {
             "file": str(with_bad),
             "line": 2,
-            "field": "fare.base",
-            "message": "'12.345' has more decimals than CNY allows (2)",
+            "problems": [{"field": "fare.base", "message": "'12.345' has more decimals than CNY allows (2)"}],
         }
     ]
 
@@ -313,15 +312,36 @@ def test_far_away_departure_is_a_located_error(tmp_path: Path) -> None:
     )
 
 
-def test_unwritable_error_report_is_a_clear_error(with_bad: Path, tmp_path: Path) -> None:
+def test_unwritable_error_report_is_refused_before_any_work(with_bad: Path, tmp_path: Path) -> None:
     report = tmp_path / "missing-dir" / "errors.jsonl"
     result = run(str(with_bad), "--as-of", AS_OF, "-o", "jsonl", "--keep-going", "--error-report", str(report))
     assert result.exit_code == 2
-    assert len(result.stdout.splitlines()) == 2  # the good rows were already written
-    assert result.stderr.splitlines()[-1] == (
-        f"refundctl: error: {report}: cannot write the error report: No such file or directory"
+    assert result.stdout == ""  # refused before deciding anything
+    assert result.stderr == (
+        f"refundctl: error: {report}: cannot write the error report here: its folder {report.parent} does not exist\n"
     )
     assert not isinstance(result.exception, FileNotFoundError)
+
+
+def test_error_report_without_keep_going_is_a_usage_error(with_bad: Path, tmp_path: Path) -> None:
+    result = run(str(with_bad), "--as-of", AS_OF, "--error-report", str(tmp_path / "r.jsonl"))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "--error-report goes with --keep-going" in result.stderr
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_the_report_holds_one_entry_per_bad_record_with_all_its_problems(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "o.jsonl", [flight(kind="bus"), flight(), hotel(currency="ABC", channel="")])
+    report = tmp_path / "r.jsonl"
+    result = run(str(path), "--as-of", AS_OF, "-o", "jsonl", "--keep-going", "--error-report", str(report))
+    assert result.exit_code == 2
+    entries = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(e["line"], [p["field"] for p in e["problems"]]) for e in entries] == [
+        (1, ["kind"]),
+        (3, ["currency", "channel"]),
+    ]
+    assert "refundctl: 2 bad record(s) with 3 problem(s); report written to" in result.stderr
 
 
 def test_stdin_twice(orders: Path) -> None:

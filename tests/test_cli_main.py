@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -35,6 +37,7 @@ def test_listed_short_help_is_the_first_line_of_each_commands_own_help(name: str
 
 HELP_IMPORTS = """
 import sys
+from pathlib import Path
 from refundctl.cli.main import main
 sys.argv = ["refundctl", "--help"]
 try:
@@ -104,3 +107,30 @@ def test_usage_errors_read_like_every_other_error(args: list[str], message: str)
     assert first.startswith(f"refundctl: error: {message}")
     assert usage.startswith(f"Usage: refundctl {args[0]}")
     assert hint.startswith("Try 'refundctl ") and hint.endswith(" --help' for help.")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["check"], ["explain"], ["submit"], ["track"], ["smoke"], ["sandbox", "serve"], ["policy", "path"],
+     ["policy", "validate"], ["policy", "test"]],
+)  # fmt: skip
+def test_every_commands_help_ends_with_examples(argv: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*argv, "--help"], prog_name="refundctl")
+    assert result.exit_code == 0
+    tail = result.stdout.rstrip().split("\n\n")[-1].splitlines()
+    assert tail[0].strip() == "Examples:"
+    assert all(line.lstrip().startswith(("refundctl ", "cp ", "REFUNDCTL_TOKEN")) for line in tail[1:])
+
+
+def test_shell_completion_through_the_installed_entry_point_offers_adapters_and_commands() -> None:
+    refundctl = str(Path(sys.executable).with_name("refundctl"))
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {**os.environ, "COMP_WORDS": words, "COMP_CWORD": str(cword), "_REFUNDCTL_COMPLETE": "bash_complete"}
+        return subprocess.run([refundctl], env=env, capture_output=True, text=True, check=True).stdout.split()
+
+    assert complete("refundctl submit --adapter ", 3) == ["plain,duffel", "plain,sandbox"]
+    assert complete("refundctl su", 1) == ["plain,submit"]
+    env = {**os.environ, "_REFUNDCTL_COMPLETE": "bash_source"}
+    script = subprocess.run([refundctl], env=env, capture_output=True, text=True, check=True).stdout
+    assert script.startswith("_refundctl_completion() {")

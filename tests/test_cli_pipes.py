@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def test_check_keep_going_keeps_exit_2_for_a_bad_record_already_read(tmp_path: P
     args = ["check", str(orders), "--keep-going", "--as-of", AS_OF, "-o", "jsonl", "-j", "1"]
     code, err = closed_pipe(tmp_path, *args)
     assert code == ExitCode.BAD_INPUT
-    assert "problem(s) in bad records; report written to" in err
+    assert "bad record(s) with 1 problem(s); report written to" in err
 
 
 def test_check_streaming_into_a_closed_pipe_stops_early_with_141(tmp_path: Path) -> None:
@@ -95,3 +97,22 @@ def test_smoke_mismatch_keeps_exit_7(sandbox_factory: SandboxFactory, tmp_path: 
     code, err = closed_pipe(tmp_path, "smoke", "--api", box.base_url, "--order", order, token=box.token)
     assert code == ExitCode.MISMATCH
     assert "smoke failed at step quote" in err
+
+
+def test_ctrl_c_with_workers_prints_no_worker_tracebacks(tmp_path: Path) -> None:
+    orders = tmp_path / "many.jsonl"
+    generate = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
+    with orders.open("w") as handle:
+        subprocess.run([sys.executable, str(generate), "40000"], stdout=handle, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFUNDCTL_")}
+    args = [REFUNDCTL, "check", str(orders), "-j", "2", "--as-of", AS_OF, "-o", "jsonl"]
+    with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                          start_new_session=True) as proc:  # fmt: skip
+        time.sleep(1.5)  # workers started and deciding
+        assert proc.poll() is None, "check finished before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole group
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+    assert err.strip() == "refundctl: error: interrupted"

@@ -12,9 +12,10 @@ import httpx
 import pytest
 import respx
 
-from refundctl.adapters import Connection, RefundRequest, open_adapter
+from refundctl.adapters import ADAPTERS, Connection, RefundRequest, open_adapter
 from refundctl.adapters.sandbox import SandboxAdapter
 from refundctl.client import RateLimiter
+from refundctl.config import ADAPTER_NAMES
 from refundctl.errors import ApiError, AuthError, ConfigError, TransportError
 
 API = "http://api.test"
@@ -216,6 +217,10 @@ def test_get_refund_and_fetch_order_escape_ids(api: respx.MockRouter) -> None:
 def test_unknown_adapter_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown adapter 'nope'"):
         open_adapter("nope", Connection(API, TOKEN, RateLimiter(None)))
+
+
+def test_adapter_names_offered_by_the_cli_are_the_adapters() -> None:
+    assert tuple(sorted(ADAPTERS)) == ADAPTER_NAMES
 
 
 def test_connection_never_shows_its_token() -> None:

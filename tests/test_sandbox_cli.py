@@ -156,3 +156,16 @@ def test_quote_as_of_prices_every_quote_at_that_instant() -> None:
     # Early in the 10% window the fixed quoter ignores the request's (much later) time.
     assert fixed(order, after_departure) == fixed(order, datetime(2026, 11, 2, tzinfo=UTC))
     assert fixed(order, after_departure) != live(order, after_departure)
+
+
+@pytest.mark.parametrize("print_config", [True, False])
+def test_a_sandbox_without_orders_says_so_on_stderr(print_config: bool) -> None:
+    args = [sys.executable, "-m", "refundctl", "sandbox", "serve", *(["--print-config"] if print_config else [])]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    assert proc.stderr is not None and proc.stdout is not None
+    warning = proc.stderr.readline()
+    config = json.loads(proc.stdout.readline()) if print_config else {}  # stdout holds the JSON alone
+    proc.terminate()
+    proc.communicate(timeout=10)
+    assert warning == "refundctl sandbox: warning: no orders (--orders FILE): every order lookup and quote is 404\n"
+    assert ("base_url" in config) is print_config

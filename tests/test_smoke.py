@@ -146,7 +146,7 @@ def test_missing_token_is_a_usage_error_not_a_traceback(box: RunningSandbox) -> 
 def test_unknown_adapter_is_a_usage_error(box: RunningSandbox) -> None:
     result = smoke(box, "--order", "ZA-1001", "--adapter", "nope")
     assert result.exit_code == 2
-    assert "unknown adapter 'nope'" in result.stderr
+    assert "Invalid value for '--adapter': 'nope' is not one of 'duffel', 'sandbox'." in result.stderr
 
 
 def test_order_is_required() -> None:

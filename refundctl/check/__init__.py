@@ -6,7 +6,17 @@ the bad records and the refundable totals, and writes the error report.
 """
 
 from refundctl.check.batch import Job, Result, decide_records
-from refundctl.check.run import CSV_COLUMNS, DEFAULT_JOBS, TABLE_COLUMNS, Tally, default_report, run_check, write_report
+from refundctl.check.run import (
+    CSV_COLUMNS,
+    DEFAULT_JOBS,
+    TABLE_COLUMNS,
+    Tally,
+    bad_records,
+    check_report_path,
+    default_report,
+    run_check,
+    write_report,
+)
 
 __all__ = [
     "CSV_COLUMNS",
@@ -15,6 +25,8 @@ __all__ = [
     "Job",
     "Result",
     "Tally",
+    "bad_records",
+    "check_report_path",
     "decide_records",
     "default_report",
     "run_check",

@@ -10,6 +10,7 @@ output is byte-identical whatever ``jobs`` is.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,9 @@ _worker: tuple[PolicySet, Job] | None = None
 
 def _init_worker(job: Job) -> None:
     global _worker  # noqa: PLW0603 - one policy set per worker process, loaded once
+    # Ctrl-C reaches the whole process group: the parent stops the pool and says so once,
+    # instead of every worker printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = (load_policies(job.policy_dir), job)
 
 

@@ -130,16 +130,34 @@ def default_report(first: str) -> Path:
     return Path("refundctl-errors.jsonl") if first == "-" else Path(first).with_suffix(".errors.jsonl")
 
 
-def write_report(path: Path, problems: list[Problem]) -> None:
-    """Every problem as one JSON line; InputError if the file cannot be written."""
+def check_report_path(path: Path) -> None:
+    """Refuse a report path that cannot be written before any work is done, not after it."""
+    parent = path.parent
+    problem = (
+        "is a directory" if path.is_dir()
+        else f"its folder {parent} does not exist" if not parent.is_dir()
+        else f"its folder {parent} is not writable" if not os.access(parent, os.W_OK)
+        else None
+    )  # fmt: skip
+    if problem is not None:
+        raise InputError([Problem(str(path), None, None, f"cannot write the error report here: {problem}")])
+
+
+def bad_records(problems: list[Problem]) -> list[dict[str, Any]]:
+    """One entry per bad record, with every problem found in it, in input order."""
+    records: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
+    for problem in problems:
+        records.setdefault((problem.file, problem.line), []).append(
+            {"field": problem.field, "message": problem.message}
+        )
+    return [{"file": file, "line": line, "problems": found} for (file, line), found in records.items()]
+
+
+def write_report(path: Path, records: list[dict[str, Any]]) -> None:
+    """Every bad record as one JSON line; InputError if the file cannot be written."""
     try:
         with path.open("w", encoding="utf-8") as handle:
-            _lines(handle, problems)
+            handle.writelines(dumps(record) + "\n" for record in records)
     except OSError as exc:
         message = f"cannot write the error report: {exc.strerror or exc}"
         raise InputError([Problem(str(path), None, None, message)]) from None
-
-
-def _lines(handle: TextIO, problems: list[Problem]) -> None:
-    for problem in problems:
-        handle.write(dumps(problem.to_dict()) + "\n")

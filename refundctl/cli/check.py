@@ -10,16 +10,21 @@ from pathlib import Path
 
 import click
 
-from refundctl.check import DEFAULT_JOBS, default_report, run_check, write_report
+from refundctl.check import DEFAULT_JOBS, bad_records, check_report_path, default_report, run_check, write_report
 from refundctl.config import resolve_policy_dir
 from refundctl.errors import CommandFailed, ExitCode
 from refundctl.money import fmt
 
-from .options import as_of_option, output_option, policies_option
+from .options import as_of_option, examples, output_option, policies_option
 from .streams import stdout_closed
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "refundctl check orders.jsonl --as-of 2026-11-25T12:00:00Z",
+        "refundctl check orders.csv -o jsonl --keep-going > decisions.jsonl",
+    )
+)
 @click.argument("orders", nargs=-1, required=True)
 @policies_option
 @as_of_option
@@ -53,6 +58,13 @@ def check(
     record stops the run before any output (exit 2); with --keep-going the good
     ones are decided and every bad one is listed on stderr and in an error report.
     """
+    if error_report is not None and not keep_going:
+        raise click.BadOptionUsage(
+            "error_report", "--error-report goes with --keep-going (without it a bad record stops the run)"
+        )
+    report = error_report or default_report(orders[0])
+    if keep_going:
+        check_report_path(report)
     policy_dir, _ = resolve_policy_dir(policy_dir)
     tally = run_check(
         orders,
@@ -69,9 +81,10 @@ def check(
     if tally.stopped:
         click.echo("refundctl: output closed by its reader; the remaining orders were not decided", err=True)
     if tally.problems:
-        path = error_report or default_report(orders[0])
-        write_report(path, tally.problems)
-        click.echo(f"refundctl: {len(tally.problems)} problem(s) in bad records; report written to {path}", err=True)
+        records = bad_records(tally.problems)
+        write_report(report, records)
+        counted = f"{len(records)} bad record(s) with {len(tally.problems)} problem(s)"
+        click.echo(f"refundctl: {counted}; report written to {report}", err=True)
         raise CommandFailed(ExitCode.BAD_INPUT)
     if tally.stopped:
         raise CommandFailed(ExitCode.CLOSED_PIPE)

@@ -15,10 +15,10 @@ from refundctl.orders import iter_records
 from refundctl.output.explain import render_text
 from refundctl.policy.loader import load_policies
 
-from .options import as_of_option, policies_option
+from .options import as_of_option, examples, policies_option
 
 
-@click.command()
+@click.command(epilog=examples("refundctl explain ZA-1001 --orders orders.jsonl --as-of 2026-11-25T12:00:00Z"))
 @click.argument("order_id")
 @click.option(
     "--orders", "orders_file", required=True, help="File holding the order (JSON, JSON Lines or CSV; - for stdin)."
@@ -31,7 +31,8 @@ def explain(order_id: str, orders_file: str, policy_dir: Path | None, as_of: dat
     """Explain one order's decision: windows, amounts, overrides.
 
     For ORDER_ID: windows in UTC and local time, amounts and rounding, waivers and
-    regulations considered, and which one won."""
+    regulations considered, and which one won.
+    """
     policies = load_policies(resolve_policy_dir(policy_dir)[0])
     found = None
     count = 0

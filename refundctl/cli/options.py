@@ -16,10 +16,16 @@ from typing import Any, Generic, TypeVar
 
 import click
 
-from refundctl.config import DEFAULT_ADAPTER
+from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER
 from refundctl.output import FORMATS
 
 from .connection import ConnectionFlags
+
+
+def examples(*commands: str) -> str:
+    """A command's help epilog: one or two examples, kept as written (click's \\b)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {command}" for command in commands)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -152,7 +158,11 @@ def policies_option(f: F) -> F:
 _OPTIONS = (
     click.option("--api", metavar="URL", help="Refund API base URL (else $REFUNDCTL_API, else the profile)."),
     click.option("--profile", "profile_name", metavar="NAME", help="Config file profile to use."),
-    click.option("--adapter", help=f"Supplier adapter (default: the profile's, else {DEFAULT_ADAPTER})."),
+    click.option(
+        "--adapter",
+        type=click.Choice(ADAPTER_NAMES),
+        help=f"Supplier adapter (default: the profile's, else {DEFAULT_ADAPTER}).",
+    ),
     click.option(
         "--token-file",
         type=click.Path(dir_okay=False, path_type=Path),

@@ -11,6 +11,8 @@ from refundctl.errors import CommandFailed, ExitCode, PolicyError, Problem
 from refundctl.policy.loader import TESTS_DIR, load_policies
 from refundctl.policy_cases import run_cases
 
+from .options import examples
+
 
 @click.group()
 def policy() -> None:
@@ -27,7 +29,7 @@ _DIRECTORY = click.argument(
 )
 
 
-@policy.command()
+@policy.command(epilog=examples('cp -r "$(refundctl policy path)" my-policies'))
 @_DIRECTORY
 def path(directory: Path | None) -> None:
     """Print the policy directory in use (and, on stderr, where that choice came from).
@@ -41,7 +43,7 @@ def path(directory: Path | None) -> None:
     click.echo(f"refundctl: policies: {source}", err=True)
 
 
-@policy.command()
+@policy.command(epilog=examples("refundctl policy validate", "refundctl policy validate my-policies/"))
 @_DIRECTORY
 def validate(directory: Path | None) -> None:
     """Check every policy file under DIRECTORY (default: see `refundctl policy --help`).
@@ -65,7 +67,7 @@ def validate(directory: Path | None) -> None:
         raise CommandFailed(ExitCode.BAD_INPUT)
 
 
-@policy.command("test")
+@policy.command("test", epilog=examples("refundctl policy test", "refundctl policy test my-policies/ -v"))
 @_DIRECTORY
 @click.option("-v", "--verbose", is_flag=True, help="Also list the cases that pass.")
 def test_cases(directory: Path | None, verbose: bool) -> None:

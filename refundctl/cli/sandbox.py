@@ -27,7 +27,7 @@ from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probabili
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
-from .options import AsOf, Parsed, policies_option
+from .options import AsOf, Parsed, examples, policies_option
 
 TOKEN_ENV = "REFUNDCTL_SANDBOX_TOKEN"
 T = TypeVar("T")
@@ -95,7 +95,12 @@ def sandbox() -> None:
     Run clients against it: `make demo`, the test suite and your own CI smoke tests."""
 
 
-@sandbox.command()
+@sandbox.command(
+    epilog=examples(
+        "refundctl sandbox serve --orders orders.jsonl --port 8080",
+        "refundctl sandbox serve --orders orders.jsonl --drop-rate 0.2 --error-rate 0.1 --print-config",
+    )
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 takes a free port.")
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback (the API is for testing).")
@@ -193,6 +198,10 @@ def serve(
 def _announce(url: str, settings: SandboxSettings, as_json: bool, order_count: int) -> None:
     """The only place the token is shown; nothing logs it afterwards."""
     seed = settings.faults.seed
+    if not order_count:  # said in --print-config mode too: stderr is free there
+        click.echo(
+            "refundctl sandbox: warning: no orders (--orders FILE): every order lookup and quote is 404", err=True
+        )
     if as_json:
         config = {"base_url": url, "token": settings.token, "seed": seed, "openapi_url": f"{url}/openapi.json"}
         sys.stdout.write(json.dumps(config) + "\n")

@@ -15,7 +15,7 @@ from refundctl.policy.loader import load_policies
 from refundctl.smoke import FailureKind, SmokeSettings, Step, smoke_test
 
 from .connection import ConnectionFlags
-from .options import as_of_option, connection_options, policies_option, tolerance_option
+from .options import as_of_option, connection_options, examples, policies_option, tolerance_option
 
 KIND_NAMES: dict[FailureKind, str] = {
     "input": "cannot be decided",
@@ -30,7 +30,12 @@ def _line(step: Step) -> str:
     return f"{step.status:<7} {step.name:<6} {step.seconds * 1000:>8.0f} ms  {step.detail}"
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "REFUNDCTL_TOKEN=... refundctl smoke --api http://127.0.0.1:8080 --order ZA-1001",
+        "refundctl smoke --adapter duffel --api https://api.duffel.com --order ord_0000A --commit",
+    )
+)
 @click.option("--order", "order_id", required=True, metavar="ID", help="The supplier's order id to run the path on.")
 @click.option(
     "--commit", is_flag=True, help="Really submit (or confirm) the refund, then track it. Default: stop at the quote."

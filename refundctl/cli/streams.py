@@ -16,7 +16,7 @@ import errno
 import io
 import os
 import sys
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 
 class PipeGuard(io.TextIOBase):
@@ -60,6 +60,11 @@ class PipeGuard(io.TextIOBase):
 
     def writable(self) -> bool:
         return True
+
+    @property
+    def buffer(self) -> BinaryIO:
+        """The byte stream underneath, for writers of bytes (click's shell completion)."""
+        return self._stream.buffer
 
     @property
     def encoding(self) -> str:  # type: ignore[override]

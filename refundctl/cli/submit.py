@@ -34,6 +34,7 @@ from .options import (
     as_of_option,
     concurrency_option,
     connection_options,
+    examples,
     output_option,
     policies_option,
     tolerance_option,
@@ -62,7 +63,12 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
         click.echo(f"refundctl: journal: {journal}", err=True)
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "refundctl submit orders.jsonl --api http://127.0.0.1:8080 --dry-run",
+        "refundctl submit orders.jsonl --journal run.journal.sqlite --rate 20/s --yes",
+    )
+)
 @click.argument("orders", nargs=-1, required=True)
 @policies_option
 @as_of_option

@@ -16,10 +16,15 @@ from refundctl.output import render
 from refundctl.track import COLUMNS, find_journal, follow
 
 from .connection import ConnectionFlags
-from .options import as_of_option_with, concurrency_option, connection_options, output_option
+from .options import as_of_option_with, concurrency_option, connection_options, examples, output_option
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "refundctl track --journal run.journal.sqlite --sync",
+        "refundctl track --journal run.journal.sqlite --overdue || page-the-on-call",
+    )
+)
 @click.option(
     "--journal",
     "journal_path",
