@@ -83,12 +83,14 @@ def run_check(
     jobs: int,
     on_problem: Callable[[Problem], None] = lambda problem: None,
     stop: Callable[[], bool] = lambda: False,
+    on_record: Callable[[bool], None] = lambda bad: None,
 ) -> Tally:
     """Decide every record of ``orders`` and render the rows to ``out``.
 
     Without ``keep_going`` nothing reaches ``out`` unless every record is good (OrderError
     lists them all); with it the good ones are rendered, and each bad one goes to ``on_problem``.
     Once ``stop()`` is true (nobody reads the output any more) the rest is not decided.
+    ``on_record(bad)`` follows every record (a progress meter).
     """
     policies = load_policies(policy_dir)
     tally = Tally()
@@ -100,6 +102,7 @@ def run_check(
             if stop():  # `| head` has read enough: deciding the rest would be wasted
                 tally.stopped = True
                 return
+            on_record(result.order_id is None)
             if result.order_id is None:
                 tally.problems.extend(result.problems)
                 if keep_going:

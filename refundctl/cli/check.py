@@ -14,6 +14,7 @@ from refundctl.check import DEFAULT_JOBS, bad_records, check_report_path, defaul
 from refundctl.config import resolve_policy_dir
 from refundctl.errors import CommandFailed, ExitCode
 from refundctl.money import fmt
+from refundctl.output.progress import Progress
 
 from .options import as_of_option, examples, output_option, policies_option
 from .streams import stdout_closed
@@ -66,6 +67,7 @@ def check(
     if keep_going:
         check_report_path(report)
     policy_dir, _ = resolve_policy_dir(policy_dir)
+    progress = Progress(sys.stderr, enabled=sys.stderr.isatty(), noun="orders decided", failed_label="bad")
     tally = run_check(
         orders,
         policy_dir,
@@ -76,7 +78,9 @@ def check(
         jobs=jobs,
         on_problem=lambda problem: click.echo(f"refundctl: bad record: {problem}", err=True),
         stop=stdout_closed,
+        on_record=lambda bad: progress.tick(failed=bad),
     )
+    progress.close()
     _summary(tally.counts, tally.totals)
     if tally.stopped:
         click.echo("refundctl: output closed by its reader; the remaining orders were not decided", err=True)
