@@ -40,15 +40,20 @@ def test_json_names_the_winner_and_the_waivers_that_also_matched(tmp_path: Path)
     assert waivers["goodwill-fee"]["matched"] is True and waivers["goodwill-fee"]["winner"] is False
     assert data["decision"]["waivers"] == ["frontline-2020"]
     assert data["decision"]["also_matched"] == ["goodwill-fee"]
-    assert {r["id"]: r["applies"] for r in data["regulations"]} == {"eu-261": False, "us-dot-2024": False}
+    assert {r["id"]: r["applies"] for r in data["regulations"]} == {
+        "eu-261": False,
+        "us-dot-2024": False,
+        "us-dot-24-hour": False,
+    }
 
 
 def test_regulations_explain_why_and_the_compensation_band() -> None:
     code, out, _ = run("EU261-1", "--orders", str(EXAMPLES), "--as-of", AS_OF)
     assert code == 0
     assert "eu-261 (regulations/eu-261.toml): APPLIES" in out
-    assert "FRA-JFK great-circle 6188 km: the longest band, 600.00 EUR" in out
-    assert "compensation: 600.00 EUR (eu-261), paid apart from the refund" in out
+    assert "FRA-JFK (final destination) great-circle 6188 km: the longest band, 600.00 EUR" in out
+    assert "journey 1: FRA-JFK, segment(s) 1, 2026-11-28T12:00:00Z to 2026-11-28T20:45:00Z" in out
+    assert "compensation: 600.00 EUR (eu-261, segment(s) 1), paid apart from the refund" in out
 
 
 def test_output_is_deterministic() -> None:

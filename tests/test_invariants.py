@@ -112,8 +112,9 @@ def check(decision: Decision) -> None:
     for amount in amounts:
         assert amount >= 0
         assert amount == quantize(amount, cur), (amount, cur)
-    if decision.compensation is not None:
-        assert decision.compensation.currency == "EUR"
+    for compensation in decision.compensation:
+        assert compensation.currency == "EUR"
+        assert compensation.journey and all(i >= 0 for i in compensation.journey)
     if decision.outcome == "needs_evidence":
         assert not decision.submittable and decision.refund_with_evidence == decision.refund
     by_effect = {e: sum((h.amount for h in decision.rules if h.effect == e), Decimal(0))
@@ -145,4 +146,4 @@ def test_amounts_add_up_under_regulations(order: dict[str, Any], hours: int) -> 
     assert parsed is not None, problems
     decision = decide(parsed, extra_policies(), START + timedelta(hours=hours))
     check(decision)
-    event(f"regulations {decision.regulations}, compensation {decision.compensation is not None}")
+    event(f"regulations {decision.regulations}, compensations {len(decision.compensation)}")

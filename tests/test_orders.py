@@ -506,3 +506,31 @@ def test_a_huge_rejected_value_is_cut_to_a_readable_length() -> None:
     assert message.startswith("expected a non-empty string, got ['xxx")
     assert message.endswith("... (100004 characters)")
     assert len(message) < 120
+
+
+def test_csv_journey_columns_read_like_the_json_fields(tmp_path: Path) -> None:
+    """The passenger-rights fields have CSV columns: actual times, the request, abandonment, re-routing."""
+    row = {**FLIGHT_ROW, "segment_status": "flown", "actual_departs_at": "2026-12-01T09:00:00+08:00",
+           "actual_arrives_at": "2026-12-01T13:30:00+08:00", "refund_requested_at": "2026-12-02T09:00:00+08:00",
+           "journey_abandoned": "TRUE", "rerouting_departs_at": "2026-12-01T12:00:00+08:00",
+           "rerouting_arrives_at": "2026-12-01T14:00:00+08:00"}  # fmt: skip
+    path = tmp_path / "o.csv"
+    path.write_text(csv_text(row), encoding="utf-8")
+    [rec] = records(path)
+    assert isinstance(rec.order, FlightOrder), problems_of([rec])
+    assert rec.order.segments[0].actual_arrives_at == datetime.fromisoformat("2026-12-01T13:30:00+08:00")
+    assert rec.order.journey_abandoned is True
+    assert rec.order.rerouting is not None
+    assert rec.order.refund_requested_at == datetime.fromisoformat("2026-12-02T09:00:00+08:00")
+
+
+def test_csv_journey_abandoned_is_strict(tmp_path: Path) -> None:
+    path = tmp_path / "o.csv"
+    path.write_text(csv_text({**FLIGHT_ROW, "journey_abandoned": "yes", "rerouting_arrives_at": "2026-12-01"}),
+                    encoding="utf-8")  # fmt: skip
+    assert problems_of(records(path)) == [
+        f"{path}:2: journey_abandoned: expected true or false, got 'yes'",
+        f"{path}:2: rerouting_departs_at (rerouting.departs_at): required field is missing",
+        f"{path}:2: rerouting_arrives_at (rerouting.arrives_at): time '2026-12-01' has no UTC offset "
+        "(expected e.g. 2026-12-01+08:00 or 2026-12-01Z)",
+    ]

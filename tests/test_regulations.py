@@ -74,7 +74,7 @@ def test_dot_cancelled_segment_is_refunded_in_full_by_the_supplier() -> None:
     d = decide_dict(trip(segment(*DOMESTIC, status="cancelled")), AS_OF)
     assert (d.outcome, d.refund, d.penalty, d.non_refundable) == ("full", Decimal("1200.00"), 0, 0)
     assert d.funded_by == {"supplier": Decimal("1200.00")}
-    assert d.compensation is None
+    assert d.compensation == ()
     # 7 business days from Wed 2026-11-25: Thanksgiving (26th) and the weekends are skipped.
     assert d.due_by == date(2026, 12, 7)
 
@@ -92,7 +92,8 @@ def test_dot_due_date_for_other_payments_is_20_calendar_days() -> None:
 
 
 def test_dot_does_not_apply_when_the_change_was_accepted_outside_the_us_or_before_it_was_in_force() -> None:
-    assert decide_dict(trip(segment(*DOMESTIC, status="cancelled"), change_accepted=True), AS_OF).regulations == ()
+    accepted = trip(segment(*DOMESTIC, status="cancelled"), change_accepted=True, ancillaries=[])
+    assert decide_dict(accepted, AS_OF).regulations == ()
     cancelled_in_china = segment("PVG", "PEK", "2026-12-01T08:00:00+08:00", "2026-12-01T10:15:00+08:00",
                                  status="cancelled")  # fmt: skip
     assert decide_dict(trip(cancelled_in_china), AS_OF).regulations == ()
@@ -139,10 +140,12 @@ def test_eu261_compensation_bands(origin: str, destination: str, km: int, amount
     assert round(distance_km(a, b)) == km
     d = decide_dict(eu(origin, destination), AS_OF)
     assert "eu-261" in d.regulations
-    assert d.compensation is not None
-    assert (d.compensation.amount, d.compensation.currency) == (Decimal(amount), "EUR")
+    [compensation] = d.compensation
+    assert (compensation.amount, compensation.currency) == (Decimal(amount), "EUR")
     assert d.refund == Decimal("1200.00")  # compensation is never part of the refund
-    assert d.to_dict()["compensation"] == {"amount": amount, "currency": "EUR", "regulation": "eu-261"}
+    assert d.to_dict()["compensation"] == [
+        {"amount": amount, "currency": "EUR", "regulation": "eu-261", "journey": [0]}
+    ]
 
 
 def test_eu261_refund_is_due_within_seven_days() -> None:
@@ -160,7 +163,7 @@ def test_eu261_refund_is_due_within_seven_days() -> None:
 def test_eu261_no_compensation_when_told_two_weeks_ahead(notified: str | None, compensated: bool) -> None:
     d = decide_dict(eu("CDG", "MAD", cancellation_notified_at=notified), AS_OF)
     assert d.regulations == ("eu-261",)
-    assert (d.compensation is not None) == compensated
+    assert bool(d.compensation) == compensated
     assert d.refund == Decimal("1200.00")
 
 
@@ -168,14 +171,14 @@ def test_eu261_extraordinary_circumstances_keep_the_refund_but_not_the_compensat
     order = eu("CDG", "MAD")
     order["segments"][0]["extraordinary_circumstances"] = True
     d = decide_dict(order, AS_OF)
-    assert (d.refund, d.compensation) == (Decimal("1200.00"), None)
+    assert (d.refund, d.compensation) == (Decimal("1200.00"), ())
 
 
 def test_eu261_re_routing_accepted_gets_compensation_but_no_refund() -> None:
     d = decide_dict(eu("CDG", "MAD", change_accepted=True), AS_OF)
     assert d.regulations == ("eu-261",)
     assert d.refund == Decimal("50.00")  # the fare rule's own refund
-    assert d.compensation is not None
+    assert d.compensation
     assert d.due_by is None
 
 
@@ -186,7 +189,7 @@ def test_eu261_inbound_only_on_an_eu_carrier() -> None:
     order["fare"]["class"] = "Q"
     d = decide_dict(order, AS_OF, extra_policies())
     assert d.regulations == ("eu-261", "us-dot-2024")
-    assert d.compensation is not None and d.compensation.amount == Decimal("600.00")
+    assert [c.amount for c in d.compensation] == [Decimal("600.00")]
 
 
 def test_eu261_does_not_cover_departures_from_the_uk_or_flights_not_cancelled() -> None:
@@ -203,7 +206,7 @@ def test_compensation_stays_in_eur_for_a_jpy_order() -> None:
     d = decide_dict(order, AS_OF, extra_policies())
     out = d.to_dict()
     assert (out["refund"], out["currency"]) == ("108000", "JPY")
-    assert out["compensation"] == {"amount": "600.00", "currency": "EUR", "regulation": "eu-261"}
+    assert out["compensation"] == [{"amount": "600.00", "currency": "EUR", "regulation": "eu-261", "journey": [0]}]
     [hit] = [r for r in out["rules"] if r["effect"] == "compensation"]
     assert (hit["amount"], hit["currency"]) == ("600.00", "EUR")
 

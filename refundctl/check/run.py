@@ -22,7 +22,7 @@ from refundctl.output import Encoded, dumps, encode, render
 from refundctl.policy.loader import load_policies
 
 TABLE_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
-                 "next_change", "why")  # fmt: skip
+                 "compensation", "next_change", "why")  # fmt: skip
 CSV_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
                "funded_by_supplier", "funded_by_platform", "policy", "reason", "waivers", "regulations", "due_by",
                "compensation", "compensation_currency", "next_change_at", "next_change_refund", "rules")  # fmt: skip
@@ -53,18 +53,19 @@ def flat_row(decision: Decision, fmt_name: str) -> dict[str, Any]:
     if fmt_name in ("json", "jsonl"):
         return row
     nxt = row["next_change"]
-    comp = row["compensation"]
+    comp = decision.compensation_totals()  # one total per currency; CSV lists them with ';'
     row.update(
         funded_by_supplier=row["funded_by"].get("supplier"),
         funded_by_platform=row["funded_by"].get("platform"),
         waivers=";".join(row["waivers"]),
         regulations=";".join(row["regulations"]),
-        compensation=comp["amount"] if comp else None,
-        compensation_currency=comp["currency"] if comp else None,
+        compensation=";".join(comp.values()) or None,
+        compensation_currency=";".join(comp) or None,
         next_change_at=nxt["at"] if nxt else None,
         next_change_refund=nxt["refund"] if nxt else None,
     )
     if fmt_name == "table":
+        row["compensation"] = ", ".join(f"{amount} {cur}" for cur, amount in comp.items())
         row["next_change"] = f"{nxt['refund']} after {nxt['at']}" if nxt else ""
         # The rule that priced the fare or rooms says the most; "flown" only says what was used.
         priced = [r["rule"] for r in row["rules"] if r["component"] in CHARGES and not r["rule"].endswith("/flown")]

@@ -9,6 +9,7 @@ refunded by an override.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -66,29 +67,66 @@ def consumption(order: Order) -> dict[str, Decimal] | None:
     """
     if not isinstance(order, FlightOrder):
         return components(order) if order.status == "stayed" else {}
-    flown = [s for s in order.segments if s.status == "flown"]
+    flown = [i for i, s in enumerate(order.segments) if s.status == "flown"]
     if len(flown) == len(order.segments):
         return components(order)
     used = {f"ancillary:{a.code}": ZERO for a in order.ancillaries}
     for a in order.ancillaries:
         used[f"ancillary:{a.code}"] += a.amount if a.used else ZERO
-    if not flown:
-        return used
+    part = share(order, flown)
+    if part is None:
+        return None
+    return _plus(used, part)
+
+
+def share(order: FlightOrder, indexes: Collection[int]) -> dict[str, Decimal] | None:
+    """The base, taxes and fees that belong to these segments; None when not every segment has a base.
+
+    Taxes and fees follow the segments' share of the base, rounded per line (ROUND_HALF_UP).
+    """
+    if not indexes:
+        return {}
     bases = [s.base for s in order.segments]
     full = sum((b for b in bases if b is not None), ZERO)
     if None in bases or full != order.fare.base or not full:
         return None
-    flown_base = sum((s.base for s in flown if s.base is not None), ZERO)
-    used["base"] = flown_base
+    part = sum((s.base for i, s in enumerate(order.segments) if i in indexes and s.base is not None), ZERO)
+    out = {"base": part}
     lines: tuple[tuple[str, Charge], ...] = (
         *(("tax", t) for t in order.fare.taxes),
         *(("fee", f) for f in order.fare.fees),
     )
     for what, charge in lines:
-        unflown_share = quantize(charge.amount * (full - flown_base) / full, order.currency)
+        rest = quantize(charge.amount * (full - part) / full, order.currency)
         name = f"{what}:{charge.code}"
-        used[name] = used.get(name, ZERO) + charge.amount - unflown_share
-    return used
+        out[name] = out.get(name, ZERO) + charge.amount - rest
+    return out
+
+
+def held(order: FlightOrder, used: dict[str, Decimal], refunded: Collection[int], reimbursed: Collection[int],
+         ancillaries_only: bool) -> dict[str, Decimal] | None:  # fmt: skip
+    """What a regulation's refund may not touch: what was used, and the unflown segments it does not refund.
+
+    ``refunded``: the segments whose unused parts it refunds; ``reimbursed``: flown segments it
+    reimburses all the same (an abandoned journey); ``ancillaries_only``: it refunds unused
+    ancillaries and nothing else (14 CFR 260.4). None when the split needs segment bases the
+    order lacks.
+    """
+    if ancillaries_only:
+        paid = components(order)
+        return {k: (used.get(k, ZERO) if k.startswith("ancillary:") else v) for k, v in paid.items()}
+    others = [i for i, s in enumerate(order.segments) if s.status != "flown" and i not in refunded]
+    kept, back = share(order, others), share(order, list(reimbursed))
+    if kept is None or back is None:
+        return None
+    return {k: v - back.get(k, ZERO) for k, v in _plus(used, kept).items()}
+
+
+def _plus(a: dict[str, Decimal], b: dict[str, Decimal]) -> dict[str, Decimal]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, ZERO) + v
+    return out
 
 
 def lines_of(decision: Decision, order: Order) -> list[Line]:

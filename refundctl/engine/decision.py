@@ -58,6 +58,11 @@ class Compensation:
     amount: Decimal
     currency: str
     regulation: str
+    journey: tuple[int, ...]  # the journey's segment indexes (0-based, as in the order's ``segments``)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"amount": fmt(self.amount, self.currency), "currency": self.currency,
+                "regulation": self.regulation, "journey": list(self.journey)}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +83,18 @@ class Decision:
     waivers: tuple[str, ...] = ()
     regulations: tuple[str, ...] = ()
     due_by: date | None = None
-    compensation: Compensation | None = None
+    compensation: tuple[Compensation, ...] = ()  # one per journey and regulation, paid apart from the refund
     # What the order would receive once evidence is attached (outcome needs_evidence).
     refund_with_evidence: Decimal | None = None
     # Other waivers whose conditions the order also met; the winner is in ``waivers``.
     also_matched: tuple[str, ...] = ()
+
+    def compensation_totals(self) -> dict[str, str]:
+        """Compensation summed per currency (currencies in alphabetical order), amounts as strings."""
+        totals: dict[str, Decimal] = {}
+        for c in self.compensation:
+            totals[c.currency] = totals.get(c.currency, ZERO) + c.amount
+        return {cur: fmt(amount, cur) for cur, amount in sorted(totals.items())}
 
     @property
     def submittable(self) -> bool:
@@ -106,13 +118,7 @@ class Decision:
             "regulations": list(self.regulations),
             "also_matched": list(self.also_matched),
             "due_by": self.due_by.isoformat() if self.due_by else None,
-            "compensation": None
-            if self.compensation is None
-            else {
-                "amount": fmt(self.compensation.amount, self.compensation.currency),
-                "currency": self.compensation.currency,
-                "regulation": self.compensation.regulation,
-            },
+            "compensation": [c.to_dict() for c in self.compensation],
             "refund_with_evidence": None if self.refund_with_evidence is None else fmt(self.refund_with_evidence, cur),
             "next_change": None
             if self.next_change is None

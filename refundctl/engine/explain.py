@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from refundctl.engine.core import trace
 from refundctl.engine.geo import airport
+from refundctl.engine.journeys import journeys
+from refundctl.engine.regulations import Assessment
 from refundctl.engine.windows import schedule, window_at
 from refundctl.money import ZERO, fmt, quantize, quantum
 from refundctl.orders.model import FlightOrder, Order
@@ -26,20 +28,8 @@ def explain(order: Order, policies: PolicySet, as_of: datetime) -> dict[str, Any
         "order_id": order.id,
         "as_of": iso_utc(as_of),
         "fare_rules": _fare_rules(order, policies, as_of, t.fare.to_dict()),
-        "regulations": [
-            {
-                "id": a.regulation.id,
-                "policy": a.regulation.file,
-                "source": a.regulation.source,
-                "applies": a.applies,
-                "why": list(a.why),
-                "why_not": list(a.why_not),
-                "due_by": a.due_by.isoformat() if a.due_by else None,
-                "compensation": a.compensation_note or None,
-                "notes": list(a.notes),
-            }
-            for a in t.regulations
-        ],
+        "journeys": _journeys(order),
+        "regulations": [_regulation(a) for a in t.regulations],
         "waivers": [
             {
                 "id": c.waiver.id,
@@ -53,6 +43,49 @@ def explain(order: Order, policies: PolicySet, as_of: datetime) -> dict[str, Any
             for c in t.waivers
         ],
         "decision": t.final.to_dict(),
+    }
+
+
+def _journeys(order: Order) -> list[dict[str, Any]]:
+    if not isinstance(order, FlightOrder):
+        return []
+    return [
+        {
+            "journey": j.number,
+            "segments": list(j.indexes),
+            "origin": j.origin,
+            "destination": j.destination,
+            "departs_at": iso_utc(j.departs_at),
+            "arrives_at": iso_utc(j.arrives_at),
+        }
+        for j in journeys(order.segments)
+    ]
+
+
+def _regulation(a: Assessment) -> dict[str, Any]:
+    return {
+        "id": a.regulation.id,
+        "policy": a.regulation.file,
+        "source": a.regulation.source,
+        "applies": a.applies,
+        "why_not": list(a.why_not),
+        "review": a.review or None,
+        "due_by": a.due_by.isoformat() if a.due_by else None,
+        "notes": list(a.notes),
+        "journeys": [
+            {
+                "journey": v.journey.number,
+                "segments": list(v.journey.indexes),
+                "applies": v.applies,
+                "why": list(v.why),
+                "why_not": list(v.why_not),
+                "refund": v.refund,
+                "reimburse_flown": v.reimburse_flown,
+                "compensation": v.compensation.to_dict() if v.compensation else None,
+                "numbers": list(v.numbers),
+            }
+            for v in a.verdicts
+        ],
     }
 
 

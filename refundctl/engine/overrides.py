@@ -21,15 +21,17 @@ from refundctl.engine.allocate import (
     components,
     consumption,
     flat_fee_rules,
+    held,
     lines_of,
     outcome_of,
     totals,
 )
-from refundctl.engine.decision import Compensation, Decision, Outcome, RuleHit
-from refundctl.engine.regulations import Assessment, assess
+from refundctl.engine.decision import Decision, Outcome, RuleHit
+from refundctl.engine.ledger import manual_review
+from refundctl.engine.regulations import Assessment, Verdict, assess
 from refundctl.engine.waivers import grant, has_evidence, mismatches
 from refundctl.money import ZERO
-from refundctl.orders.model import Order
+from refundctl.orders.model import FlightOrder, Order
 from refundctl.policy.model import PolicySet, Waiver
 
 
@@ -56,6 +58,12 @@ def apply_overrides(
     assessments = tuple(assess(r, order, policies, as_of) for r in sorted(policies.regulations, key=lambda r: r.id))
     applied = [a for a in assessments if a.applies]
     candidates = [(w, mismatches(w, order, every_reason)) for w in sorted(policies.waivers, key=lambda w: w.id)]
+    review = "; ".join(a.review for a in assessments if a.review)
+    if review:
+        # A regulation that cannot be decided (an unknown airport) is never guessed away.
+        checks = tuple(WaiverCheck(w, (f"the order goes to manual review: {review}",)) for w, _ in candidates)
+        undecided = manual_review(order.id, order.kind, order.currency, order.paid, review, fare.policy)
+        return Trace(fare, assessments, checks, _regulated(undecided, applied))
     if not applied and all(why_not for _, why_not in candidates):
         # Most orders meet no override: the fare-rule decision stands, without pricing any allocation.
         return Trace(fare, assessments, tuple(WaiverCheck(w, tuple(why_not)) for w, why_not in candidates), fare)
@@ -63,18 +71,61 @@ def apply_overrides(
     used = consumption(order)
     flat = flat_fee_rules(order, policies)
     lines = lines_of(fare, order)
+    unpriced = tuple(WaiverCheck(w, ("what was already flown cannot be priced",)) for w, _ in candidates)
     if used is None:
         # Partly flown without segment bases: what was used cannot be priced, so nothing may be waived.
-        checks = tuple(WaiverCheck(w, ("what was already flown cannot be priced",)) for w in policies.waivers)
-        return Trace(fare, assessments, checks, fare)
+        return Trace(fare, assessments, unpriced, _unpriceable(order, fare, applied))
     for a in applied:
-        if a.refund:
-            lines, _ = apply(lines, Grant(a.regulation.id, a.regulation.file, "full-refund", "supplier"),
-                                      paid, used, flat)  # fmt: skip
+        if not a.refunds:
+            continue
+        keep = _held(order, used, a)
+        if keep is None:
+            return Trace(fare, assessments, unpriced, _unpriceable(order, fare, applied))
+        grant = Grant(a.regulation.id, a.regulation.file, "full-refund", "supplier")
+        lines, _ = apply(lines, grant, paid, keep, flat)
     checks, lines, winner = _waivers(order, candidates, fare, lines, paid, used, flat, bool(applied))
     if not applied and winner is None:
         return Trace(fare, assessments, checks, fare)
     return Trace(fare, assessments, checks, _decision(order, fare, lines, applied, checks, winner))
+
+
+def _held(order: Order, used: dict[str, Decimal], a: Assessment) -> dict[str, Decimal] | None:
+    """What regulation ``a``'s refund may not touch, journey by journey."""
+    if not isinstance(order, FlightOrder):
+        return used
+    refunds = a.refunds
+    refunded = {i for v in refunds if v.refund == "unused" for i in v.journey.indexes}
+    reimbursed = {i for v in refunds if v.reimburse_flown for i in v.journey.flown}
+    return held(order, used, refunded, reimbursed, ancillaries_only=not refunded)
+
+
+def _unpriceable(order: Order, fare: Decision, applied: list[Assessment]) -> Decision:
+    """The regulations' verdicts on an order whose refund cannot be priced: review the refund, keep the rest."""
+    if not any(a.refunds for a in applied):
+        return _regulated(fare, applied) if applied else fare
+    reason = "partly flown, and not every segment carries its base fare: the regulation refund cannot be priced"
+    return _regulated(manual_review(order.id, order.kind, order.currency, order.paid, reason, fare.policy), applied)
+
+
+def _regulated(decision: Decision, applied: list[Assessment], reason: str | None = None) -> Decision:
+    """``decision`` with what the regulations decided: which applied, the due date, the compensations.
+
+    ``reason`` replaces the decision's own reason followed by the regulations' (the default).
+    """
+    if not applied:
+        return decision
+    compensation = tuple(c for a in applied for c in a.compensations)
+    dues = [a.due_by for a in applied if a.due_by is not None]
+    hits = (*decision.rules, *(_compensation_hit(a, v) for a in applied for v in a.verdicts
+                               if v.applies and v.compensation is not None))  # fmt: skip
+    if reason is None:
+        reason = "; ".join(r for r in (decision.reason, *(_why(a) for a in applied)) if r)
+    return replace(decision, regulations=tuple(a.regulation.id for a in applied), due_by=min(dues) if dues else None,
+                   compensation=compensation, rules=hits, reason=reason)  # fmt: skip
+
+
+def _why(a: Assessment) -> str:
+    return f"{a.regulation.id}: {'; '.join(why for v in a.verdicts if v.applies for why in v.why)}"
 
 
 def _waivers(order: Order, candidates: list[tuple[Waiver, list[str]]], fare: Decision, lines: list[Line],
@@ -109,18 +160,13 @@ def _decision(order: Order, fare: Decision, lines: list[Line], applied: list[Ass
     by_effect, funded = totals(lines)
     refund = by_effect["refund"]
     outcome: Outcome = outcome_of(refund, order.paid)
-    reasons = [f"{a.regulation.id}: {'; '.join(a.why)}" for a in applied]
+    reasons = [_why(a) for a in applied]
     if winner is not None:
         reasons.append(f"waiver {winner.waiver.id} ({winner.waiver.effect}, funded by {winner.waiver.funded_by})")
     if winner is not None and not winner.evidence:
         outcome = "needs_evidence"
         reasons.append(f'evidence required: add {{"waiver": "{winner.waiver.id}", "reference": ...}} to evidence')
-    compensation = next((a.compensation for a in applied if a.compensation is not None), None)
-    hits = [line.hit for line in lines]
-    if compensation is not None:
-        hits.append(_compensation_hit(compensation, applied))
-    dues = [a.due_by for a in applied if a.due_by is not None]
-    return Decision(
+    decision = Decision(
         order_id=fare.order_id,
         kind=fare.kind,
         outcome=outcome,
@@ -129,21 +175,20 @@ def _decision(order: Order, fare: Decision, lines: list[Line], applied: list[Ass
         refund=refund,
         penalty=by_effect["penalty"],
         non_refundable=by_effect["non_refundable"],
-        rules=tuple(hits),
+        rules=tuple(line.hit for line in lines),
         policy=fare.policy,
-        reason="; ".join(reasons),
+        reason="; ".join(reasons) or None,
         next_change=None,  # overrides do not follow the fare rule's windows
         funded_by={k: v for k, v in funded.items() if v or k == "supplier"},
         waivers=(winner.waiver.id,) if winner else (),
-        regulations=tuple(a.regulation.id for a in applied),
-        due_by=min(dues) if dues else None,
-        compensation=compensation,
         refund_with_evidence=refund if outcome == "needs_evidence" else None,
         also_matched=tuple(c.waiver.id for c in checks if not c.why_not and not c.winner),
     )
+    return _regulated(decision, applied, decision.reason)
 
 
-def _compensation_hit(compensation: Compensation, applied: list[Assessment]) -> RuleHit:
-    source = next(a for a in applied if a.compensation is compensation)
-    return RuleHit(source.regulation.id, source.regulation.file, "compensation", "compensation", compensation.amount,
-                   source.compensation_note, compensation.currency)  # fmt: skip
+def _compensation_hit(a: Assessment, v: Verdict) -> RuleHit:
+    c = v.compensation
+    assert c is not None  # only verdicts with a compensation are passed
+    note = f"{v.journey.label()}: {v.compensation_note}"
+    return RuleHit(c.regulation, a.regulation.file, "compensation", "compensation", c.amount, note, c.currency)

@@ -21,7 +21,10 @@ CSV_COLUMNS = {
     "changed_departs_at": "segments[0].changed_departs_at", "changed_arrives_at": "segments[0].changed_arrives_at",
     "change_accepted": "change_accepted", "check_in": "stay.check_in", "nights": "stay.nights",
     "rooms": "stay.rooms", "timezone": "stay.timezone", "rate_plan": "stay.rate_plan", "nightly": "stay.nightly",
-    "hotel_status": "status",
+    "hotel_status": "status", "actual_departs_at": "segments[0].actual_departs_at",
+    "actual_arrives_at": "segments[0].actual_arrives_at", "cancellation_notified_at": "cancellation_notified_at",
+    "refund_requested_at": "refund_requested_at", "journey_abandoned": "journey_abandoned",
+    "rerouting_departs_at": "rerouting.departs_at", "rerouting_arrives_at": "rerouting.arrives_at",
 }  # fmt: skip
 
 
@@ -81,8 +84,19 @@ def _row_to_order(row: dict[str, str]) -> dict[str, Any]:
         amount, _, used = item["amount"].partition(":")
         ancillaries.append({"code": item["code"], "amount": amount, "used": used == "used"})
     segment: dict[str, Any] = {k: cells[k] for k in ("from", "to", "carrier", "flight", "departs_at", "arrives_at",
-                                     "changed_departs_at", "changed_arrives_at") if k in cells}  # fmt: skip
+                                     "changed_departs_at", "changed_arrives_at", "actual_departs_at",
+                                     "actual_arrives_at") if k in cells}  # fmt: skip
     segment["status"] = cells.get("segment_status", "scheduled")
+    for key in ("cancellation_notified_at", "refund_requested_at"):
+        if key in cells:
+            order[key] = cells[key]
+    if "journey_abandoned" in cells:
+        flag = cells["journey_abandoned"]
+        # Only true/false: anything else reaches the parser as text and is reported with its column.
+        order["journey_abandoned"] = {"true": True, "false": False}.get(flag.lower(), flag)
+    if "rerouting_departs_at" in cells or "rerouting_arrives_at" in cells:
+        order["rerouting"] = {k.removeprefix("rerouting_"): cells[k] for k in ("rerouting_departs_at",
+                              "rerouting_arrives_at") if k in cells}  # fmt: skip
     order.update(
         fare={"class": cells.get("fare_class"), "base": cells.get("base"),
               "taxes": _charges(cells.get("taxes", ""), "taxes"), "fees": _charges(cells.get("fees", ""), "fees")},

@@ -50,6 +50,17 @@ class Segment:
     changed_to: str | None = None  # another arrival airport after a schedule change
     added_connections: int = 0  # connections a schedule change added
     extraordinary_circumstances: bool = False  # the carrier says the disruption was beyond its control
+    # Flown segments: what happened on the day (arrival is the moment a door opens).
+    actual_departs_at: datetime | None = None
+    actual_arrives_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Rerouting:
+    """The alternative the carrier offered to the final destination after a cancellation."""
+
+    departs_at: datetime
+    arrives_at: datetime
 
 
 @dataclass(slots=True)
@@ -117,6 +128,9 @@ class FlightOrder(_OrderBase):
     cancellation_notified_at: datetime | None
     raw: dict[str, Any]
     kind: Literal["flight"] = "flight"
+    refund_requested_at: datetime | None = None  # when the traveller asked; regulation deadlines run from it
+    journey_abandoned: bool = False  # a disrupted journey no longer serves the traveller's plan
+    rerouting: Rerouting | None = None
 
     @property
     def paid(self) -> Decimal:

@@ -24,6 +24,7 @@ from refundctl.orders.model import (
     FlightOrder,
     HotelOrder,
     Order,
+    Rerouting,
     Segment,
     Stay,
 )
@@ -34,13 +35,16 @@ COMMON = {
     "id", "kind", "supplier", "currency", "booked_at", "channel", "payment_method",
     "traveler_tags", "waiver_codes", "evidence",
 }  # fmt: skip
-FLIGHT = COMMON | {"fare", "ancillaries", "segments", "change_accepted", "cancellation_notified_at"}
+FLIGHT = COMMON | {
+    "fare", "ancillaries", "segments", "change_accepted", "cancellation_notified_at", "refund_requested_at",
+    "journey_abandoned", "rerouting",
+}  # fmt: skip
 HOTEL = COMMON | {"stay", "taxes", "fees", "status"}
 FARE = {"class", "base", "taxes", "fees"}
 SEGMENT = {
     "from", "to", "carrier", "flight", "departs_at", "arrives_at", "status", "base",
     "changed_departs_at", "changed_arrives_at", "changed_from", "changed_to", "added_connections",
-    "extraordinary_circumstances",
+    "extraordinary_circumstances", "actual_departs_at", "actual_arrives_at",
 }  # fmt: skip
 STAY = {"check_in", "nights", "rooms", "timezone", "rate_plan", "nightly"}
 
@@ -171,6 +175,14 @@ def day(value: Any) -> date:
     return parsed
 
 
+def airport_code(value: Any) -> str:
+    """An IATA airport code as written: three capital letters (whether airportsdata knows it is the engine's say)."""
+    code = text(value)
+    if len(code) != 3 or not code.isascii() or not code.isalpha() or not code.isupper():
+        raise ValueError(f"expected a 3-letter IATA airport code in capitals such as PVG, got {code!r}")
+    return code
+
+
 def zone(value: Any) -> str:
     name = text(value)
     iana_zone(name)
@@ -271,8 +283,8 @@ def _flight(
             )
         changed = status == "changed"
         seg = Segment(
-            origin=s.get("from", text, ""),
-            destination=s.get("to", text, ""),
+            origin=s.get("from", airport_code, ""),
+            destination=s.get("to", airport_code, ""),
             carrier=s.get("carrier", text, ""),
             flight=s.get("flight", text, ""),
             departs_at=s.get("departs_at", instant),
@@ -281,19 +293,33 @@ def _flight(
             base=s.get("base", amount, required=False),
             changed_departs_at=s.get("changed_departs_at", instant, required=changed),
             changed_arrives_at=s.get("changed_arrives_at", instant, required=changed),
-            changed_from=s.get("changed_from", text, required=False),
-            changed_to=s.get("changed_to", text, required=False),
+            changed_from=s.get("changed_from", airport_code, required=False),
+            changed_to=s.get("changed_to", airport_code, required=False),
             added_connections=s.get("added_connections", count, 0, required=False),
             extraordinary_circumstances=s.get("extraordinary_circumstances", boolean, False, required=False),
+            actual_departs_at=s.get("actual_departs_at", instant, required=False),
+            actual_arrives_at=s.get("actual_arrives_at", instant, required=False),
         )
         if seg.departs_at and seg.arrives_at and seg.arrives_at < seg.departs_at:
             problems.append(Invalid(s.at("arrives_at"), "expected arrival at or after departure"))
+        for key in ("actual_departs_at", "actual_arrives_at"):
+            if key in s.data and status != "flown":
+                problems.append(Invalid(s.at(key), f"only a flown segment has {key}, this one is {status!r}"))
+        if seg.actual_departs_at and seg.actual_arrives_at and seg.actual_arrives_at < seg.actual_departs_at:
+            problems.append(Invalid(s.at("actual_arrives_at"), "expected arrival at or after departure"))
         return seg
+
+    def rerouting(value: Any) -> Rerouting:
+        r = Fields(value, "rerouting", {"departs_at", "arrives_at"}, problems)
+        offered = Rerouting(r.get("departs_at", instant), r.get("arrives_at", instant))
+        if offered.departs_at and offered.arrives_at and offered.arrives_at < offered.departs_at:
+            problems.append(Invalid(r.at("arrives_at"), "expected arrival at or after departure"))
+        return offered
 
     segments = f.items("segments", segment, required=True)
     if not segments and "segments" in f.data and not problems:
         problems.append(Invalid("segments", "expected at least one segment"))
-    return FlightOrder(
+    order = FlightOrder(
         common=common,
         fare=fare,
         ancillaries=f.items("ancillaries", ancillary),
@@ -301,7 +327,14 @@ def _flight(
         change_accepted=f.get("change_accepted", boolean, False, required=False),
         cancellation_notified_at=f.get("cancellation_notified_at", instant, required=False),
         raw=f.data,
+        refund_requested_at=f.get("refund_requested_at", instant, required=False),
+        journey_abandoned=f.get("journey_abandoned", boolean, False, required=False),
+        rerouting=f.get("rerouting", rerouting, required=False),
     )
+    if order.refund_requested_at and common.booked_at and order.refund_requested_at < common.booked_at:
+        # Deadlines run from the request: one before the booking is a typo, never a deadline.
+        problems.append(Invalid("refund_requested_at", "expected a time at or after booked_at"))
+    return order
 
 
 def _hotel(

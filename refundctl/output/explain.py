@@ -27,13 +27,25 @@ def render_text(data: dict[str, Any]) -> str:
     fd = fr["decision"]
     lines.append(f"  fare rules alone: {fd['outcome']}, refund {fd['refund']} {cur}")
     lines.append("")
+    if data["journeys"]:
+        lines.append("Journeys (a break of more than 24 h, or a return to an airport already passed, ends one):")
+        for j in data["journeys"]:
+            segments = ", ".join(str(i + 1) for i in j["segments"])
+            lines.append(f"  journey {j['journey']}: {j['origin']}-{j['destination']}, segment(s) {segments}, "
+                         f"{j['departs_at']} to {j['arrives_at']}")  # fmt: skip
     lines.append("Regulations:")
     for r in data["regulations"]:
-        status = "APPLIES" if r["applies"] else "does not apply"
+        status = "APPLIES" if r["applies"] else "REVIEW" if r["review"] else "does not apply"
         lines.append(f"  {r['id']} ({r['policy']}): {status}")
-        lines.extend(f"    - {why}" for why in r["why"] + r["why_not"] + r["notes"])
-        if r["compensation"]:
-            lines.append(f"    - {r['compensation']}")
+        lines.extend(f"    - {why}" for why in r["why_not"] + ([r["review"]] if r["review"] else []))
+        for v in r["journeys"]:
+            verdict = "applies" if v["applies"] else "does not apply"
+            lines.append(f"    journey {v['journey']}: {verdict}")
+            lines.extend(f"      - {why}" for why in v["why"] + v["why_not"] + v["numbers"])
+            if v["compensation"]:
+                c = v["compensation"]
+                lines.append(f"      - compensation {c['amount']} {c['currency']}")
+        lines.extend(f"    - {note}" for note in r["notes"])
         if r["due_by"]:
             lines.append(f"    - due by {r['due_by']}")
     lines.append("Waivers:")
@@ -58,9 +70,10 @@ def render_text(data: dict[str, Any]) -> str:
         lines.append(f"  waiver: {', '.join(d['waivers']) or 'none'}; also matched: {also}")
     if d["regulations"]:
         lines.append(f"  regulations: {', '.join(d['regulations'])}; due by {d['due_by'] or '-'}")
-    if d["compensation"]:
-        c = d["compensation"]
-        lines.append(f"  compensation: {c['amount']} {c['currency']} ({c['regulation']}), paid apart from the refund")
+    for c in d["compensation"]:
+        segments = ", ".join(str(i + 1) for i in c["journey"])
+        lines.append(f"  compensation: {c['amount']} {c['currency']} ({c['regulation']}, segment(s) {segments}), "
+                     "paid apart from the refund")  # fmt: skip
     if d["reason"]:
         lines.append(f"  reason: {d['reason']}")
     return "\n".join(lines) + "\n"

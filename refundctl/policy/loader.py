@@ -13,13 +13,13 @@ from pathlib import Path
 
 from refundctl.errors import PolicyError, Problem
 from refundctl.policy.locate import index_lines, locate
-from refundctl.policy.model import Policy, PolicySet, Regulation, Waiver
-from refundctl.policy.overrides import build_regulation, build_waiver, overlapping, same_effect
+from refundctl.policy.model import Carrier, CarrierList, Policy, PolicySet, Regulation, Waiver
+from refundctl.policy.overrides import build_carriers, build_regulation, build_waiver, overlapping, same_effect
 from refundctl.policy.schema import SUPPLIERS, build_policy
 from refundctl.shipped import shipped_policies
 
-AnyPolicy = Policy | Waiver | Regulation
-KINDS = ("airline", "hotel", "waiver", "regulation")
+AnyPolicy = Policy | Waiver | Regulation | CarrierList
+KINDS = ("airline", "hotel", "waiver", "regulation", "carriers")
 
 TESTS_DIR = "tests"  # policy test cases live beside the policies but are not policies
 MAX_DEPTH = 16  # the schemas need five levels; deeper is a mistake or an attack
@@ -41,6 +41,7 @@ def load_policies(directory: Path | None = None) -> PolicySet:
     policies: list[Policy] = []
     waivers: list[Waiver] = []
     regulations: list[Regulation] = []
+    carriers: dict[str, Carrier] = {}
     digest = hashlib.sha256()
     for path in policy_files(directory):
         rel = path.relative_to(directory).as_posix()
@@ -52,6 +53,8 @@ def load_policies(directory: Path | None = None) -> PolicySet:
             waivers.append(policy)
         elif isinstance(policy, Regulation):
             regulations.append(policy)
+        elif isinstance(policy, CarrierList):
+            problems.extend(_add_carriers(carriers, policy, directory))
         elif policy is not None:
             policies.append(policy)
     problems.extend(_duplicate_ids([*waivers, *regulations], directory))
@@ -74,6 +77,7 @@ def load_policies(directory: Path | None = None) -> PolicySet:
         tuple(waivers),
         tuple(regulations),
         tuple(_overlaps(waivers, directory)),
+        carriers,
     )
 
 
@@ -86,6 +90,17 @@ def _covered_twice(directory: Path, code: str, policy: Policy, other: Policy) ->
 
     where = f"{directory / other.file}:{line(other)}"
     return Problem(str(directory / policy.file), line(policy), key, f"{code!r} is already covered by {where}")
+
+
+def _add_carriers(carriers: dict[str, Carrier], found: CarrierList, directory: Path) -> list[Problem]:
+    """Carriers files add up; one carrier in two files is an error naming both places."""
+    problems = []
+    for carrier in found.carriers:
+        other = carriers.setdefault(carrier.code, carrier)
+        if other is not carrier:
+            message = f"carrier {carrier.code!r} is already listed at {directory / other.file}:{other.line}"
+            problems.append(Problem(str(directory / carrier.file), carrier.line, "carriers.code", message))
+    return problems
 
 
 def _duplicate_ids(items: list[Waiver | Regulation], directory: Path) -> list[Problem]:
@@ -159,6 +174,8 @@ def parse_policy_file(rel: str, raw: bytes, directory: Path) -> tuple[AnyPolicy 
         return None, [
             Problem(display, locate(lines, "policy.kind"), "policy.kind", f"expected one of {expected}, got {kind!r}")
         ]
-    build = {"waiver": build_waiver, "regulation": build_regulation}.get(str(kind), build_policy)
+    build = {"waiver": build_waiver, "regulation": build_regulation, "carriers": build_carriers}.get(
+        str(kind), build_policy
+    )
     policy, issues = build(data, rel, lines)
     return policy, [Problem(display, locate(lines, path), path, message) for path, message in issues]

@@ -104,7 +104,8 @@ class Policy:
     suppliers: frozenset[str]  # carrier codes or hotel codes
     currency: str
     rules: tuple[Rule, ...]
-    eu_carrier: bool = False
+    eu_carrier: bool | None = None  # None: the carriers file decides (by licensing country)
+    dot_24_hour: Literal["cancel", "hold"] | None = None  # 14 CFR 259.5(b)(4): which the carrier offers
     timezone: str | None = None  # hotels: deadlines are in the hotel's zone
     check_in_time: time = time(14, 0)
     full_refund_statuses: frozenset[str] = frozenset()
@@ -120,7 +121,8 @@ class Policy:
 
 WaiverEffect = Literal["full-refund", "waive-penalties", "waive-flat-fee"]
 Funder = Literal["supplier", "platform"]
-RegulationRule = Literal["us-dot-260", "eu-261"]
+RegulationRule = Literal["us-dot-260", "eu-261", "us-dot-24-hour"]
+CarrierAttribute = Literal["eu_carrier"]  # airline policy keys that override the carriers file
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +163,40 @@ class Due:
     days: int
     business_days: bool = False
     holidays: str | None = None  # ISO country whose public holidays are not business days
+    payment_methods: frozenset[str] = frozenset()  # ``due.card``: the payment methods it is for
 
 
 @dataclass(frozen=True, slots=True)
 class Band:
     up_to_km: int | None  # inclusive; None: no upper limit
     amount: Decimal
+    reduce_within_hours: int | None = None  # arriving at most this late: reduced (EU 261 Art. 7(2))
+
+
+@dataclass(frozen=True, slots=True)
+class ReroutingExemption:
+    """No compensation when told at least ``notice_days`` ahead and re-routed within these hours (Art. 5(1)(c))."""
+
+    notice_days: int
+    departs_within_hours: int  # departing no more than this before the scheduled departure
+    arrives_within_hours: int  # arriving less than this after the scheduled arrival
+
+
+@dataclass(frozen=True, slots=True)
+class Disruption:
+    """When a schedule change or delay counts (EU 261 as read by C-146/20 and Sturgeon)."""
+
+    earlier_hours: int  # brought forward by more than this: a cancellation
+    refund_delay_hours: int  # departure delayed by this or more: the traveller may take a refund
+    compensation_delay_hours: int  # arrival at the final destination this late or more: compensation
+
+
+@dataclass(frozen=True, slots=True)
+class BookingWindow:
+    """14 CFR 259.5(b)(4): cancel without penalty within ``within_hours`` of booking, if booked early enough."""
+
+    within_hours: int
+    booked_days_before: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +206,27 @@ class CompensationRule:
     intra_over_km: int | None  # flights within ``countries`` longer than this get ``intra_amount``
     intra_amount: Decimal | None
     notice_days: int  # no compensation when told at least this many days before departure
+    intra_reduce_within_hours: int | None = None
+    reduction_percent: Decimal | None = None  # Art. 7(2): the reduction when arriving within a band's hours
+    rerouting: tuple[ReroutingExemption, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    code: str  # IATA airline designator
+    name: str
+    country: str  # ISO 3166-1 alpha-2 of the licensing state
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierList:
+    """A carriers file: who holds an operating licence where (``kind = "carriers"``)."""
+
+    id: str
+    file: str
+    carriers: tuple[Carrier, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +244,11 @@ class Regulation:
     domestic_hours: int | None = None  # us-dot-260: a significant schedule change, domestic itinerary
     international_hours: int | None = None
     compensation: CompensationRule | None = None
+    excluded_airports: frozenset[str] = frozenset()  # in a covered country, where the regulation does not apply
+    carrier_countries: frozenset[str] = frozenset()  # licensing states whose carriers cover inbound flights
+    carrier_attribute: CarrierAttribute | None = None  # the airline policy key that overrides the carriers file
+    disruption: Disruption | None = None
+    booking_window: BookingWindow | None = None  # us-dot-24-hour
 
 
 @dataclass(frozen=True)
@@ -206,6 +262,7 @@ class PolicySet:
     waivers: tuple[Waiver, ...] = ()
     regulations: tuple[Regulation, ...] = ()
     warnings: tuple[Problem, ...] = ()  # e.g. overlapping waivers with different effects
+    carriers: dict[str, Carrier] = field(default_factory=dict)  # by IATA code, from carriers files
 
     def for_supplier(self, kind: str, code: str) -> Policy | None:
         return self.by_supplier.get((kind, code))

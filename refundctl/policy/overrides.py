@@ -7,6 +7,7 @@ Instants are TOML offset date-times (unquoted); dates are TOML local dates.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, get_args
 
@@ -15,11 +16,17 @@ import holidays
 from refundctl.money import ZERO
 from refundctl.policy.model import (
     Band,
+    BookingWindow,
+    Carrier,
+    CarrierAttribute,
+    CarrierList,
     CompensationRule,
+    Disruption,
     Due,
     Funder,
     Regulation,
     RegulationRule,
+    ReroutingExemption,
     Waiver,
     WaiverConditions,
     WaiverEffect,
@@ -79,24 +86,38 @@ def build_waiver(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     return (None if c.issues else waiver), c.issues
 
 
+REGULATION_TABLES = {"policy", "scope", "due", "significant_change", "compensation", "disruption", "booking_window"}
+SCOPE = {"countries", "excluded_airports", "carrier_countries", "carrier_attribute"}
+# What each rule needs beyond [policy], [scope] and [due]; any other table is refused.
+NEEDS: dict[str, tuple[set[str], set[str]]] = {
+    "us-dot-260": ({"significant_change"}, set()),
+    "eu-261": ({"disruption"}, {"compensation"}),
+    "us-dot-24-hour": ({"booking_window"}, set()),
+}
+
+
 def build_regulation(data: dict[str, Any], file: str, lines: dict[str, int]) -> tuple[Regulation | None, list[Issue]]:
     c = Checker(lines)
-    c.table(data, "", {"policy", "scope", "due", "significant_change", "compensation"}, {"policy", "scope", "due"})
+    c.table(data, "", REGULATION_TABLES, {"policy", "scope", "due"})
     head = c.table(data.get("policy", {}), "policy", HEAD | {"implements", "in_force"},
                    {"id", "kind", "source", "implements", "in_force"})  # fmt: skip
     implements = _choice(c, head.get("implements"), "policy.implements", get_args(RegulationRule), "eu-261")
-    scope = c.table(data.get("scope", {}), "scope", {"countries"}, {"countries"})
+    required, optional = NEEDS[implements]
+    for table in sorted(REGULATION_TABLES - {"policy", "scope", "due"}):
+        if table in required and table not in data:
+            c.issues.append((table, f"required for {implements}"))
+        elif table in data and table not in required | optional:
+            c.issues.append((table, f"{implements} does not use [{table}]"))
+    scope = c.table(data.get("scope", {}), "scope", SCOPE, {"countries"})
     due_raw = c.table(data.get("due", {}), "due", {"days", "business_days", "holidays", "card"}, {"days"})
-    change = data.get("significant_change")
-    if implements == "us-dot-260" and change is None:
-        c.issues.append(("significant_change", "required for us-dot-260: the hours that make a change significant"))
-    if implements != "us-dot-260" and change is not None:
-        c.issues.append(("significant_change", "only us-dot-260 uses significant_change"))
-    change = c.table(change or {}, "significant_change", {"domestic_hours", "international_hours"},
-                     {"domestic_hours", "international_hours"} if change is not None else set())  # fmt: skip
-    compensation = None
-    if "compensation" in data:
-        compensation = _compensation(c, data["compensation"])
+    hours = {"domestic_hours", "international_hours"}
+    change = c.table(data.get("significant_change", {}), "significant_change", hours,
+                     hours if "significant_change" in data else set())  # fmt: skip
+    attribute = scope.get("carrier_attribute")
+    if attribute is not None and attribute not in get_args(CarrierAttribute):
+        c.issues.append(("scope.carrier_attribute", f"expected one of {', '.join(get_args(CarrierAttribute))}, "
+                                                    f"got {attribute!r}"))  # fmt: skip
+        attribute = None
     regulation = Regulation(
         id=c.head_text(head, "id"),
         file=file,
@@ -110,15 +131,39 @@ def build_regulation(data: dict[str, Any], file: str, lines: dict[str, int]) -> 
         due_card=_card_due(c, due_raw),
         domestic_hours=_hours(c, change.get("domestic_hours"), "significant_change.domestic_hours"),
         international_hours=_hours(c, change.get("international_hours"), "significant_change.international_hours"),
-        compensation=compensation,
+        compensation=_compensation(c, data["compensation"]) if "compensation" in data else None,
+        excluded_airports=_codes(c, scope, "excluded_airports", path="scope"),
+        carrier_countries=_codes(c, scope, "carrier_countries", path="scope"),
+        carrier_attribute=attribute,
+        disruption=_disruption(c, data["disruption"]) if "disruption" in data else None,
+        booking_window=_booking_window(c, data["booking_window"]) if "booking_window" in data else None,
     )
     return (None if c.issues else regulation), c.issues
+
+
+def _disruption(c: Checker, raw: Any) -> Disruption:
+    keys = {"earlier_hours", "refund_delay_hours", "compensation_delay_hours"}
+    d = c.table(raw, "disruption", keys, keys)
+    hours = {k: _hours(c, d.get(k), f"disruption.{k}") or 1 for k in sorted(keys)}
+    return Disruption(**hours)
+
+
+def _booking_window(c: Checker, raw: Any) -> BookingWindow:
+    keys = {"within_hours", "booked_days_before"}
+    b = c.table(raw, "booking_window", keys, keys)
+    return BookingWindow(
+        within_hours=_hours(c, b.get("within_hours"), "booking_window.within_hours") or 1,
+        booked_days_before=c.typed(b.get("booked_days_before"), int, "booking_window.booked_days_before", 0),
+    )
 
 
 def _card_due(c: Checker, due: dict[str, Any]) -> Due | None:
     if "card" not in due:
         return None
-    return _due(c, c.table(due["card"], "due.card", {"days", "business_days", "holidays"}, {"days"}), "due.card")
+    raw = c.table(due["card"], "due.card", {"days", "business_days", "holidays", "payment_methods"},
+                  {"days", "payment_methods"})  # fmt: skip
+    methods = c.codes(raw["payment_methods"], "due.card.payment_methods") if "payment_methods" in raw else frozenset()
+    return replace(_due(c, raw, "due.card"), payment_methods=methods)
 
 
 MAX_DUE_DAYS = 3650  # ten years; beyond, due dates would overflow (or business days take forever)
@@ -138,8 +183,8 @@ def _due(c: Checker, raw: dict[str, Any], path: str) -> Due:
 
 
 def _compensation(c: Checker, raw: Any) -> CompensationRule:
-    comp = c.table(raw, "compensation", {"currency", "notice_days", "bands", "intra"},
-                   {"currency", "notice_days", "bands"})  # fmt: skip
+    comp = c.table(raw, "compensation", {"currency", "notice_days", "bands", "intra", "reduction_percent",
+                                         "rerouting"}, {"currency", "notice_days", "bands"})  # fmt: skip
     currency = c.currency(comp.get("currency"), "compensation.currency", "EUR") or "EUR"
     bands: list[Band] = []
     raw_bands = comp.get("bands", [])
@@ -148,23 +193,83 @@ def _compensation(c: Checker, raw: Any) -> CompensationRule:
         raw_bands = []
     for i, item in enumerate(raw_bands):
         path = f"compensation.bands[{i}]"
-        b = c.table(item, path, {"up_to_km", "amount"}, {"amount"})
+        b = c.table(item, path, {"up_to_km", "amount", "reduce_within_hours"}, {"amount"})
         up_to = c.typed(b.get("up_to_km"), int, f"{path}.up_to_km", 0) if "up_to_km" in b else None
-        bands.append(Band(up_to, c.amount(b.get("amount"), currency, f"{path}.amount") or ZERO))
+        amount = c.amount(b.get("amount"), currency, f"{path}.amount") or ZERO
+        bands.append(Band(up_to, amount, _hours(c, b.get("reduce_within_hours"), f"{path}.reduce_within_hours")))
         previous = bands[-2].up_to_km if len(bands) > 1 else 0
         if previous is None or (up_to is not None and up_to <= previous):
             c.issues.append((f"{path}.up_to_km", "bands must go up in distance; only the last may leave it out"))
     if bands and bands[-1].up_to_km is not None:
         c.issues.append((f"compensation.bands[{len(bands) - 1}].up_to_km", "the last band must leave out up_to_km"))
-    intra = c.table(comp.get("intra", {}), "compensation.intra", {"over_km", "amount"})
+    intra = c.table(comp.get("intra", {}), "compensation.intra", {"over_km", "amount", "reduce_within_hours"})
     notice = c.typed(comp.get("notice_days"), int, "compensation.notice_days", 0)
+    reduction = c.percent(comp["reduction_percent"], "compensation.reduction_percent") \
+        if "reduction_percent" in comp else None  # fmt: skip
     return CompensationRule(
         currency=currency,
         bands=tuple(bands),
         intra_over_km=c.typed(intra.get("over_km"), int, "compensation.intra.over_km", 0) if intra else None,
         intra_amount=c.amount(intra.get("amount"), currency, "compensation.intra.amount") if intra else None,
         notice_days=notice,
+        intra_reduce_within_hours=_hours(c, intra.get("reduce_within_hours"), "compensation.intra.reduce_within_hours"),
+        reduction_percent=reduction,
+        rerouting=_rerouting(c, comp.get("rerouting", []), notice),
     )
+
+
+def _rerouting(c: Checker, raw: Any, notice_days: int) -> tuple[ReroutingExemption, ...]:
+    """Art. 5(1)(c)(ii)-(iii): shorter notice, with a re-routing close enough to the schedule."""
+    keys = {"notice_days", "departs_within_hours", "arrives_within_hours"}
+    if not isinstance(raw, list):
+        c.issues.append(("compensation.rerouting", "expected [[compensation.rerouting]] tables"))
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        path = f"compensation.rerouting[{i}]"
+        r = c.table(item, path, keys, keys)
+        days = c.typed(r.get("notice_days"), int, f"{path}.notice_days", 0)
+        if not 0 <= days < notice_days:
+            c.issues.append((f"{path}.notice_days", f"expected 0 to {notice_days - 1} (less than compensation."
+                                                    "notice_days)"))  # fmt: skip
+        out.append(ReroutingExemption(
+            days,
+            _hours(c, r.get("departs_within_hours"), f"{path}.departs_within_hours") or 1,
+            _hours(c, r.get("arrives_within_hours"), f"{path}.arrives_within_hours") or 1,
+        ))  # fmt: skip
+    return tuple(out)
+
+
+CARRIER = {"code", "name", "country"}
+
+
+def build_carriers(data: dict[str, Any], file: str, lines: dict[str, int]) -> tuple[CarrierList | None, list[Issue]]:
+    """A carriers file: ``[[carriers]]`` with an IATA code, a name and the licensing country."""
+    c = Checker(lines)
+    c.table(data, "", {"policy", "carriers"}, {"policy", "carriers"})
+    head = c.table(data.get("policy", {}), "policy", HEAD, {"id", "kind", "source"})
+    raw = data.get("carriers", [])
+    if not isinstance(raw, list) or not raw:
+        c.issues.append(("carriers", "expected at least one [[carriers]] table"))
+        raw = []
+    carriers: list[Carrier] = []
+    first: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        path = f"carriers[{i}]"
+        entry = c.table(item, path, CARRIER, CARRIER)
+        code = c.typed(entry.get("code"), str, f"{path}.code", "")
+        country = c.typed(entry.get("country"), str, f"{path}.country", "")
+        if code and (len(code) != 2 or not code.isascii() or not code.isalnum() or not code.isupper()):
+            c.issues.append((f"{path}.code", f"expected a 2-character IATA airline designator, got {code!r}"))
+        if country and (len(country) != 2 or not country.isascii() or not country.isalpha() or not country.isupper()):
+            c.issues.append((f"{path}.country", f"expected an ISO 3166-1 alpha-2 country code, got {country!r}"))
+        line = c.line(path)
+        if code in first:
+            c.issues.append((f"{path}.code", f"carrier {code!r} is already listed at line {first[code]}"))
+        first.setdefault(code, line)
+        carriers.append(Carrier(code, c.typed(entry.get("name"), str, f"{path}.name", ""), country, file, line))
+    carrier_list = CarrierList(c.head_text(head, "id"), file, tuple(carriers))
+    return (None if c.issues else carrier_list), c.issues
 
 
 def _codes(

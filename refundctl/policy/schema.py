@@ -10,7 +10,7 @@ import itertools
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from refundctl.errors import shown
 from refundctl.money import minor_unit, parse_amount
@@ -117,7 +117,7 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     c = Checker(lines)
     c.table(data, "", {"policy", "fares", "rates"}, {"policy"})
     head = c.table(data.get("policy", {}), "policy", {
-        "id", "kind", "name", "source", "carriers", "hotels", "currency", "eu_carrier", "timezone",
+        "id", "kind", "name", "source", "carriers", "hotels", "currency", "eu_carrier", "dot_24_hour", "timezone",
         "check_in_time", "full_refund_statuses",
     }, {"id", "kind", "currency"})  # fmt: skip
     kind = head.get("kind")
@@ -161,12 +161,20 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
         suppliers=c.codes(head.get(suppliers_key, []), f"policy.{suppliers_key}"),
         currency=currency,
         rules=rules,
-        eu_carrier=c.typed(head.get("eu_carrier"), bool, "policy.eu_carrier", False),
+        eu_carrier=c.typed(head.get("eu_carrier"), bool, "policy.eu_carrier", False) if "eu_carrier" in head else None,
+        dot_24_hour=_dot_24_hour(c, head.get("dot_24_hour")),
         timezone=timezone,
         check_in_time=check_in,
         full_refund_statuses=c.codes(head.get("full_refund_statuses", []), "policy.full_refund_statuses"),
     )
     return (None if c.issues else policy), c.issues
+
+
+def _dot_24_hour(c: Checker, value: Any) -> Literal["cancel", "hold"] | None:
+    if value is None or value in ("cancel", "hold"):
+        return value  # type: ignore[no-any-return]
+    c.issues.append(("policy.dot_24_hour", f"expected 'cancel' or 'hold' (14 CFR 259.5(b)(4)), got {value!r}"))
+    return None
 
 
 def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str, anchor_time: time | None) -> Rule:

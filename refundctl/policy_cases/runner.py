@@ -13,8 +13,9 @@ A case file names an orders file (JSON Lines, beside it) and lists cases::
 
 ``expect`` may hold outcome, refund, penalty, non_refundable, refund_with_evidence,
 funded_by (a table), waivers, regulations, also_matched, due_by ("YYYY-MM-DD" or ""),
-compensation ("600.00 EUR" or "") and rules (rule ids that must fire). A bad case
-file is a PolicyError located by file:line; a case whose decision differs fails.
+compensation (each entry as "600.00 EUR", joined by "; ", or "" for none) and rules (rule
+ids that must fire). A bad case file is a PolicyError located by file:line; a case whose
+decision differs fails.
 """
 
 from __future__ import annotations
@@ -186,7 +187,7 @@ def _compare(expect: dict[str, Any], got: dict[str, Any]) -> list[str]:
             continue
         actual: Any = got.get(key)
         if key == "compensation":
-            actual = f"{actual['amount']} {actual['currency']}" if actual else ""
+            actual = "; ".join(f"{c['amount']} {c['currency']}" for c in actual)
         elif key in {"due_by", "refund_with_evidence"}:
             actual = actual or ""
         if actual != want:
