@@ -24,6 +24,7 @@ SUITES: list[tuple[str, str, dict[str, Any]]] = [
      {"seconds": 0.2, "order_count": 2_000}),
     ("submit_bench", "submit vs a plain aiohttp script; rate-limited run",
      {"count": 40, "limited_count": 40, "transport_count": 20}),
+    ("stripe_client_bench", "platform leg: refundctl's Stripe adapter vs the official stripe library", {"count": 20}),
 ]  # fmt: skip
 
 

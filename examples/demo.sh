@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the main job end to end on the bundled sandbox and example orders.
-# check -> explain -> sandbox (with injected faults) -> submit -> rerun -> track.
+# check -> explain -> sandbox (with injected faults) -> submit in legs -> rerun -> track -> reconcile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source examples/sandbox.sh
@@ -16,18 +16,22 @@ step "1. check: what every order gets back, as of $AS_OF"
 step "2. explain: why EU261-1 gets what it gets"
 "$REFUNDCTL" explain EU261-1 --orders examples/orders-overrides.jsonl --as-of "$AS_OF"
 
-step "3. sandbox: a local refund API that drops 20% of answers and fails 10% of requests"
+step "3. sandbox: a local refund API (and a Stripe-like payments API) that drop 20% of answers and fail 10% of requests"
 start_sandbox --orders examples/orders.jsonl --orders examples/orders-overrides.jsonl \
   --drop-rate 0.2 --error-rate 0.1 --seed 7 --settle-after 1 --quote-as-of "$AS_OF"
 echo "sandbox at $API" >&2
 
-step "4. submit: every eligible refund, retried through the faults, journaled"
-"$REFUNDCTL" submit "${ORDERS[@]}" --api "$API" --as-of "$AS_OF" --journal "$JOURNAL"
+step "4. submit: every eligible refund, each leg by its payer (GOODWILL-1 and FRONTLINE-1: supplier, then platform through Stripe), retried through the faults, journaled"
+"$REFUNDCTL" submit "${ORDERS[@]}" --api "$API" --payments stripe --payments-api "$PAYMENTS_API" \
+  --as-of "$AS_OF" --journal "$JOURNAL"
 
 step "5. submit again: the journal skips what is done; nothing is sent twice"
-"$REFUNDCTL" submit "${ORDERS[@]}" --api "$API" --as-of "$AS_OF" --journal "$JOURNAL" -o csv \
-  | cut -d, -f1-4
+"$REFUNDCTL" submit "${ORDERS[@]}" --api "$API" --payments stripe --payments-api "$PAYMENTS_API" \
+  --as-of "$AS_OF" --journal "$JOURNAL" -o csv | cut -d, -f1-4
 
 sleep 1.5
-step "6. track --sync: follow the refunds until the supplier settles them"
+step "6. track --sync: follow every leg until the supplier and the payments provider settle it"
 "$REFUNDCTL" track --journal "$JOURNAL" --sync
+
+step "7. reconcile: each order's decided refund against each payer's confirmed leg; totals per payer"
+"$REFUNDCTL" reconcile --journal "$JOURNAL"

@@ -1,5 +1,6 @@
 # Sourced by demo.sh and smoke.sh: start_sandbox ARGS... runs `refundctl sandbox serve ARGS...`
-# in the background, exports API and REFUNDCTL_TOKEN, and stops it when the script exits.
+# in the background, exports API and REFUNDCTL_TOKEN (the supplier API), PAYMENTS_API and
+# REFUNDCTL_PAYMENTS_TOKEN (its Stripe-like payments API), and stops it when the script exits.
 REFUNDCTL=${REFUNDCTL:-.venv/bin/refundctl}
 SANDBOX_PID=""
 SANDBOX_DIR=$(mktemp -d)
@@ -17,5 +18,7 @@ start_sandbox() {
   [ -s "$SANDBOX_DIR/config.json" ] || { echo "sandbox did not start" >&2; exit 1; }
   API=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["base_url"])' "$SANDBOX_DIR/config.json")
   REFUNDCTL_TOKEN=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$SANDBOX_DIR/config.json")
-  export API REFUNDCTL_TOKEN
+  PAYMENTS_API=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["payments_url"])' "$SANDBOX_DIR/config.json")
+  REFUNDCTL_PAYMENTS_TOKEN=$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["payments_token"])' "$SANDBOX_DIR/config.json")
+  export API REFUNDCTL_TOKEN PAYMENTS_API REFUNDCTL_PAYMENTS_TOKEN
 }

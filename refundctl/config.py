@@ -37,7 +37,11 @@ DEFAULT_ADAPTER = "sandbox"
 # stack (a test keeps this equal to refundctl.adapters.ADAPTERS).
 ADAPTER_NAMES = ("duffel", "sandbox")
 DEFAULT_SERVICE_LEVEL_DAYS = 14
-KEYS = frozenset({"api", "adapter", "token_file", "default_service_level_days", "policies"})
+KEYS = frozenset(
+    {"api", "adapter", "token_file", "default_service_level_days", "policies", "payments", "payments_api",
+     "payments_token_file"}
+)  # fmt: skip
+DEFAULT_PAYMENTS_API = {"stripe": "https://api.stripe.com"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,9 @@ class Profile:
     token_file: Path | None = None
     default_service_level_days: int = DEFAULT_SERVICE_LEVEL_DAYS
     policies: Path | None = None
+    payments: str | None = None  # the payments provider for platform legs (None: paid by hand)
+    payments_api: str | None = None
+    payments_token_file: Path | None = None
 
 
 def config_path() -> Path:
@@ -87,7 +94,7 @@ def _profile(path: Path, name: str, table: dict[str, Any]) -> Profile:
     unknown = sorted(set(table) - KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(KEYS))})")
-    for key in ("api", "adapter", "token_file", "policies"):
+    for key in ("api", "adapter", "token_file", "policies", "payments", "payments_api", "payments_token_file"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: {key} must be a string")
     days = table.get("default_service_level_days", DEFAULT_SERVICE_LEVEL_DAYS)
@@ -95,6 +102,7 @@ def _profile(path: Path, name: str, table: dict[str, Any]) -> Profile:
         raise ConfigError(f"{where}: default_service_level_days must be a whole number of days")
     token_file = table.get("token_file")
     policies = table.get("policies")
+    payments_token_file = table.get("payments_token_file")
     return Profile(
         name=name,
         api=table.get("api"),
@@ -102,6 +110,9 @@ def _profile(path: Path, name: str, table: dict[str, Any]) -> Profile:
         token_file=None if token_file is None else Path(token_file).expanduser(),
         default_service_level_days=days,
         policies=None if policies is None else path.parent / Path(policies).expanduser(),
+        payments=table.get("payments"),
+        payments_api=table.get("payments_api"),
+        payments_token_file=None if payments_token_file is None else Path(payments_token_file).expanduser(),
     )
 
 
@@ -120,34 +131,43 @@ def resolve_policy_dir(flag: Path | None, profile: Profile | None = None) -> tup
     return shipped_policies(), "shipped with refundctl"
 
 
-def resolve_api(flag: str | None, profile: Profile) -> str:
-    api = flag or os.environ.get("REFUNDCTL_API") or profile.api
-    if not api:
-        raise ConfigError("no API URL: pass --api, set REFUNDCTL_API, or set api in a config profile")
+def _http_url(api: str, what: str) -> str:
     try:
         parts = urlsplit(api)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise ConfigError(f"API URL {shown(api)} is not an http(s) URL such as http://127.0.0.1:8080") from None
+        raise ConfigError(f"{what} {shown(api)} is not an http(s) URL such as http://127.0.0.1:8080") from None
     if parts.username is not None or parts.password is not None:
         # Never echo it: the part before @ is a secret. Tokens have their own, safer places.
         raise ConfigError(
-            "the API URL carries credentials (user:password@host): give the URL without them, and the token "
-            "in $REFUNDCTL_TOKEN or a --token-file"
+            f"the {what} carries credentials (user:password@host): give the URL without them, and the token "
+            "in the environment or a token file"
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"API URL {shown(api)} is not an http(s) URL such as http://127.0.0.1:8080")
+        raise ConfigError(f"{what} {shown(api)} is not an http(s) URL such as http://127.0.0.1:8080")
     return api.rstrip("/")
 
 
+def resolve_api(flag: str | None, profile: Profile) -> str:
+    api = flag or os.environ.get("REFUNDCTL_API") or profile.api
+    if not api:
+        raise ConfigError("no API URL: pass --api, set REFUNDCTL_API, or set api in a config profile")
+    return _http_url(api, "API URL")
+
+
 def resolve_token(token_file: Path | None, profile: Profile) -> str:
+    """The supplier API's token: ``--token-file`` over ``$REFUNDCTL_TOKEN`` over the profile's ``token_file``."""
+    return _secret(token_file, profile.token_file, "REFUNDCTL_TOKEN", "--token-file")
+
+
+def _secret(token_file: Path | None, profile_file: Path | None, env: str, flag: str) -> str:
     if token_file is None:
-        env = os.environ.get("REFUNDCTL_TOKEN", "").strip()
-        if env:
-            return _checked_token(env, "$REFUNDCTL_TOKEN")
-        token_file = profile.token_file
+        given = os.environ.get(env, "").strip()
+        if given:
+            return _checked_token(given, f"${env}")
+        token_file = profile_file
     if token_file is None:
-        raise ConfigError("no API token: set REFUNDCTL_TOKEN or pass --token-file (never the token itself)")
+        raise ConfigError(f"no API token: set {env} or pass {flag} (never the token itself)")
     try:
         token = token_file.read_text(encoding="utf-8").strip()
     except OSError as exc:  # e.g. "No such file or directory", "Permission denied"
@@ -197,6 +217,37 @@ class Target:
     api: str
     adapter: str
     token: str = field(repr=False)
+
+
+PAYMENTS_TOKEN_ENV = "REFUNDCTL_PAYMENTS_TOKEN"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsTarget:
+    """The payments provider for platform legs: its name, URL and secret key (never printed)."""
+
+    provider: str
+    api: str
+    token: str = field(repr=False)
+
+    @property
+    def live(self) -> bool:
+        """A live secret key against a target that is not loopback: real money leaves the platform."""
+        return self.token.startswith(("sk_live_", "rk_live_")) and not is_loopback(self.api)
+
+
+def resolve_payments(
+    profile: Profile, provider: str | None, api: str | None, token_file: Path | None
+) -> PaymentsTarget | None:
+    """``--payments`` over the profile's ``payments`` (default: none, platform legs are paid by hand)."""
+    name = provider or profile.payments
+    if name in (None, "none"):
+        return None
+    url = api or profile.payments_api or DEFAULT_PAYMENTS_API.get(name)
+    if not url:
+        raise ConfigError(f"no URL for payments provider {name!r}: pass --payments-api or set payments_api")
+    token = _secret(token_file, profile.payments_token_file, PAYMENTS_TOKEN_ENV, "--payments-token-file")
+    return PaymentsTarget(name, _http_url(url, "payments API URL"), token)
 
 
 def resolve_target(profile: Profile, api: str | None, adapter: str | None, token_file: Path | None) -> Target:

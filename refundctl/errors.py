@@ -67,11 +67,11 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # an unexpected internal error (a bug: please report it)
     BAD_INPUT = 2  # usage error, invalid orders, policies or configuration
-    PARTIAL = 3  # a batch ran but some refunds failed or were rejected
+    PARTIAL = 3  # a batch ran but some refunds (or legs) failed, were rejected, or are left to pay by hand
     AUTH = 4  # the API refused our credentials
     OVERDUE = 5  # track --overdue found refunds past their due date
     SUPPLIER = 6  # the supplier API answered with an error, or never answered
-    MISMATCH = 7  # the supplier's refund amount differs from our decision
+    MISMATCH = 7  # the supplier's refund amount differs from our decision; reconcile: confirmed legs differ
     TIMEOUT = 8  # waited for a final state and ran out of time
     TESTS_FAILED = 9  # policy test cases failed
     INTERRUPTED = 130  # Ctrl-C / SIGINT, after state was flushed

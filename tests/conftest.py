@@ -11,8 +11,10 @@ settings, for example::
 
 Options: any FaultConfig field (rate_limit, error_rate, drop_rate, latency_ms,
 jitter_ms, failure_rate, seed), plus orders (paths), quoter, state (SQLite path),
-token, quote_skew, quote_ttl, settle_after and clock. Every server started is
-stopped when the test ends.
+token, quote_skew, quote_ttl, settle_after and clock. Every server also serves the
+payments API (Stripe-like) at ``box.payments_url`` with ``box.payments_headers``, for
+the orders that carry a ``payment_reference``. Every server started is stopped when
+the test ends.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from refundctl.orders import load_orders
 from refundctl.orders.model import Order
 from refundctl.sandbox.app import Clock, Quoter, SandboxSettings, create_app, utcnow
 from refundctl.sandbox.faults import FaultConfig
+from refundctl.sandbox.payments import PREFIX, PaymentLedger, payments_of
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
 DATA = Path(__file__).parent / "data"
 SANDBOX_ORDERS = DATA / "sandbox_orders.json"
 SANDBOX_TOKEN = "test-token"
+PAYMENTS_TOKEN = "sk_test_sandbox"
 
 
 @pytest.fixture(autouse=True)
@@ -54,10 +58,19 @@ class RunningSandbox:
     orders: dict[str, Order]
     store: Store
     server: SandboxServer
+    ledger: PaymentLedger  # the payments API's refunds (Stripe-like, under PREFIX)
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def payments_url(self) -> str:
+        return self.base_url + PREFIX
+
+    @property
+    def payments_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {PAYMENTS_TOKEN}"}
 
     def stop(self) -> None:
         """Stop serving and close the store; returns once both are done."""
@@ -105,11 +118,14 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
             quote_skew=Decimal(quote_skew),
             quote_ttl=quote_ttl,
             settle_after=settle_after,
+            payments_token=PAYMENTS_TOKEN,
         )
-        app = create_app(loaded, store, quoter or engine_quoter(None), settings, dropper=drop_connection, clock=clock)
+        ledger = PaymentLedger(payments_of(loaded))
+        quote = quoter or engine_quoter(None)
+        app = create_app(loaded, store, quote, settings, dropper=drop_connection, clock=clock, ledger=ledger)
         server = SandboxServer(app, bind("127.0.0.1", 0))
         server.start()
-        box = RunningSandbox(server.base_url, token, {o.id: o for o in loaded}, store, server)
+        box = RunningSandbox(server.base_url, token, {o.id: o for o in loaded}, store, server, ledger)
         running.append(box)
         return box
 

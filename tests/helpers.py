@@ -128,8 +128,33 @@ def cli_env(tmp_path: Path, token: str) -> dict[str, str | None]:
     """Environment for a CLI test: this token, and nothing from the developer's own config."""
     return {
         "REFUNDCTL_TOKEN": token,
+        "REFUNDCTL_PAYMENTS_TOKEN": None,
         "REFUNDCTL_API": None,
         "REFUNDCTL_CONFIG": None,
         "REFUNDCTL_PROFILE": None,
         "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
     }
+
+
+# A goodwill code waives the 20.00 refund fee at the platform's cost: supplier 1530.00, platform 20.00.
+GOODWILL: dict[str, Any] = flight(
+    id="GW-1",
+    channel="callcenter",
+    waiver_codes=["GW-FEE"],
+    booked_at="2026-11-10T12:00:00+08:00",
+    payment_reference="pi_3GW1",
+    fare={
+        "class": "Y",
+        "base": "1500.00",
+        "taxes": [{"code": "CN", "amount": "50.00"}],
+        "fees": [{"code": "service", "amount": "10.00"}],
+    },
+    ancillaries=[],
+    segments=[
+        {
+            "from": "PVG", "to": "PEK", "carrier": "ZA", "flight": "ZA1502",
+            "departs_at": "2027-06-05T07:30:00+08:00", "arrives_at": "2027-06-05T09:45:00+08:00",
+            "status": "scheduled",
+        }
+    ],
+)  # fmt: skip

@@ -534,3 +534,25 @@ def test_csv_journey_abandoned_is_strict(tmp_path: Path) -> None:
         f"{path}:2: rerouting_arrives_at (rerouting.arrives_at): time '2026-12-01' has no UTC offset "
         "(expected e.g. 2026-12-01+08:00 or 2026-12-01Z)",
     ]
+
+
+@pytest.mark.parametrize("reference", ["pi_3MtwBwLkdIwHu7ix28a3tqPa", "ch_1NirD82eZvKYlo2C"])
+def test_payment_reference_names_the_payment_the_platform_refunds_against(reference: str) -> None:
+    order, problems = parse_order(flight(payment_reference=reference))
+    assert problems == [] and order is not None
+    assert order.common.payment_reference == reference
+    hotel_order, _ = parse_order(hotel())
+    assert hotel_order is not None and hotel_order.common.payment_reference is None  # optional
+
+
+@pytest.mark.parametrize("reference", ["re_123", "pi_", "pi_12 3", "PI_123", 42])
+def test_payment_reference_that_is_not_a_payment_id(reference: object) -> None:
+    found = parse_problems(flight(payment_reference=reference))
+    assert "expected a payment id such as pi_3MtwBw or ch_3MmlLr" in found["payment_reference"]
+
+
+def test_csv_payment_reference_column(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(csv_text({**FLIGHT_ROW, "payment_reference": "pi_csv1"}, HOTEL_ROW))
+    first, second = load_orders([str(path)])
+    assert (first.common.payment_reference, second.common.payment_reference) == ("pi_csv1", None)

@@ -223,13 +223,19 @@ def test_non_json_body_and_oversized_key_are_400(client: httpx.Client) -> None:
 
 
 @covers(("createRefund", 404, "not_found"), ("createRefund", 422, "currency_mismatch"))
-@covers(("createRefund", 422, "amount_exceeds_paid"))
-def test_refunds_checked_against_the_order(client: httpx.Client, sandbox: RunningSandbox) -> None:
-    check(post_refund(client, "o1", {**REFUND, "order_id": "NOPE"}), "createRefund", 404, "not_found")
-    check(post_refund(client, "o2", {**REFUND, "currency": "USD"}), "createRefund", 422, "currency_mismatch")
-    over = {**REFUND, "amount": "1200.01"}  # ZA-1001 paid 1200.00
-    check(post_refund(client, "o3", over), "createRefund", 422, "amount_exceeds_paid")
-    assert check(post_refund(client, "o4", {**REFUND, "amount": "1200.00"}), "createRefund", 201)["amount"] == "1200.00"
+@covers(("createRefund", 422, "amount_exceeds_paid"), ("createRefund", 422, "amount_exceeds_obligation"))
+def test_refunds_checked_against_the_order(sandbox_factory: SandboxFactory) -> None:
+    box = sandbox_factory(clock=lambda: datetime(2026, 11, 10, tzinfo=UTC))  # ZA-1001's supplier owes 980.00
+    with httpx.Client(base_url=box.base_url, headers=box.headers, timeout=5) as client:
+        check(post_refund(client, "o1", {**REFUND, "order_id": "NOPE"}), "createRefund", 404, "not_found")
+        check(post_refund(client, "o2", {**REFUND, "currency": "USD"}), "createRefund", 422, "currency_mismatch")
+        over = {**REFUND, "amount": "1200.01"}  # ZA-1001 paid 1200.00
+        check(post_refund(client, "o3", over), "createRefund", 422, "amount_exceeds_paid")
+        # What the supplier does not owe (a platform-funded waiver's share) is refused, as a real supplier would.
+        beyond = {**REFUND, "amount": "980.01"}
+        check(post_refund(client, "o4", beyond), "createRefund", 422, "amount_exceeds_obligation")
+        owed = {**REFUND, "amount": "980.00"}
+        assert check(post_refund(client, "o5", owed), "createRefund", 201)["amount"] == "980.00"
 
 
 @covers(("createRefund", 422, "quote_invalid"))

@@ -61,10 +61,16 @@ def test_print_config_serve_then_stop_cleanly(
         refund = c.post("/v1/refunds", json=REFUND).json()
         assert c.get(f"/v1/refunds/{refund['id']}").json()["status"] == "succeeded"
         assert c.post("/v1/refund_quotes", json={"order_id": "ZA-1001"}).status_code == 201  # the real engine
+    assert config["payments_url"] == config["base_url"] + "/stripe"
+    assert config["payments_token"].startswith("sk_test_")
+    stripe_key = {"Authorization": f"Bearer {config['payments_token']}"}
+    with httpx.Client(base_url=config["payments_url"], headers=stripe_key, timeout=5) as c:
+        assert c.get("/v1/refunds/re_nope").json()["error"]["code"] == "resource_missing"  # let in, then not found
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0, stderr
     assert config["token"] not in stderr
+    assert config["payments_token"] not in stderr
     assert "Traceback" not in stderr
 
 

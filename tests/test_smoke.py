@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner, Result
 from conftest import RunningSandbox, SandboxFactory
+from helpers import GOODWILL
 
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
@@ -153,3 +158,13 @@ def test_order_is_required() -> None:
     result = CliRunner().invoke(cli, ["smoke", "--api", "http://127.0.0.1:1"])
     assert result.exit_code == 2
     assert "--order" in result.stderr
+
+
+def test_smoke_checks_and_sends_the_suppliers_share_only(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text(json.dumps(GOODWILL) + "\n")
+    box = sandbox_factory(token=TOKEN, orders=[orders], settle_after=0.1)
+    result = smoke(box, "--order", "GW-1", "--commit", "--wait", "5")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "1530.00 CNY matches the decision" in result.stdout  # not 1550.00: 20.00 is the platform's to pay
+    assert [r.amount for r in box.store.refunds_for("GW-1")] == [Decimal("1530.00")]

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from refundctl.config import is_loopback, load_profile, resolve_api, resolve_target, resolve_token
+from refundctl.config import (
+    PaymentsTarget,
+    is_loopback,
+    load_profile,
+    resolve_api,
+    resolve_payments,
+    resolve_target,
+    resolve_token,
+)
 from refundctl.errors import ConfigError
 from refundctl.submit.fates import Fate
 from refundctl.submit.progress import Progress
@@ -206,3 +214,55 @@ def test_an_api_url_with_credentials_is_refused_without_echoing_them() -> None:
     assert "carries credentials" in str(info.value)
     with pytest.raises(ConfigError, match="is not an http"):
         resolve_api("http://127.0.0.1:notaport", load_profile(None))
+
+
+PAYMENTS_CONFIG = """
+[profiles.pay]
+payments = "stripe"
+payments_token_file = "{key}"
+
+[profiles.elsewhere]
+payments = "stripe"
+payments_api = "http://127.0.0.1:9/stripe"
+"""
+
+
+def test_payments_from_flags_environment_and_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = tmp_path / "stripe.key"
+    key.write_text("sk_test_fromfile\n")
+    key.chmod(0o600)
+    path = tmp_path / "config.toml"
+    path.write_text(PAYMENTS_CONFIG.format(key=key))
+    monkeypatch.setenv("REFUNDCTL_CONFIG", str(path))
+    monkeypatch.delenv("REFUNDCTL_PAYMENTS_TOKEN", raising=False)
+    none = load_profile(None)
+    assert resolve_payments(none, None, None, None) is None  # default: platform legs are paid by hand
+    assert resolve_payments(none, "none", None, None) is None
+    target = resolve_payments(load_profile("pay"), None, None, None)
+    assert target is not None
+    assert (target.provider, target.api, target.token) == ("stripe", "https://api.stripe.com", "sk_test_fromfile")
+    assert "sk_test_fromfile" not in repr(target)
+    monkeypatch.setenv("REFUNDCTL_PAYMENTS_TOKEN", "sk_test_env")
+    assert resolve_payments(load_profile("pay"), None, None, None).token == "sk_test_env"  # type: ignore[union-attr]
+    assert resolve_payments(load_profile("pay"), None, None, key).token == "sk_test_fromfile"  # type: ignore[union-attr]
+    other = resolve_payments(load_profile("elsewhere"), None, "http://127.0.0.1:8/stripe/", None)
+    assert other is not None and other.api == "http://127.0.0.1:8/stripe"  # the flag over the profile
+
+
+def test_payments_without_a_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REFUNDCTL_PAYMENTS_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="set REFUNDCTL_PAYMENTS_TOKEN or pass --payments-token-file"):
+        resolve_payments(load_profile(None), "stripe", None, None)
+
+
+@pytest.mark.parametrize(
+    ("key", "api", "live"),
+    [
+        ("sk_live_1", "https://api.stripe.com", True),
+        ("rk_live_1", "https://api.stripe.com", True),
+        ("sk_test_1", "https://api.stripe.com", False),
+        ("sk_live_1", "http://127.0.0.1:8080/stripe", False),  # the sandbox is no real money
+    ],
+)
+def test_a_live_key_against_a_real_target(key: str, api: str, live: bool) -> None:
+    assert PaymentsTarget("stripe", api, key).live is live

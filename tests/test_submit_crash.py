@@ -1,7 +1,9 @@
-"""Kill ``refundctl submit`` with SIGKILL at random moments, rerun: every refund exists exactly once.
+"""Kill ``refundctl submit`` with SIGKILL at random moments, rerun: every leg of every refund exists exactly once.
 
 The sandbox runs in this process (so it outlives every kill) with drops and 5xx
-errors on; refundctl runs in a subprocess, as a user would run it.
+errors on, on both its APIs: the supplier's and the payments provider's (Stripe-like);
+refundctl runs in a subprocess, as a user would run it. Half the orders are refunded
+in two legs (a goodwill code makes the platform fund 20.00 of each), half in one.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from conftest import PAYMENTS_TOKEN
+from helpers import GOODWILL
 
 from refundctl.errors import ExitCode
 from refundctl.submit.journal import Journal
@@ -24,9 +30,12 @@ ORDERS = 150
 
 
 def _orders(tmp_path: Path) -> tuple[Path, list[str]]:
-    ids = [f"HH-{9000 + i}" for i in range(ORDERS)]
+    """Hotels refunded whole by the supplier, and goodwill flights in two legs (supplier 1530.00, platform 20.00)."""
+    ids = [f"HH-{9000 + i}" for i in range(ORDERS // 2)] + [f"GW-{9000 + i}" for i in range(ORDERS // 2)]
+    records = [TEMPLATE | {"id": oid} for oid in ids[: ORDERS // 2]]
+    records += [GOODWILL | {"id": oid, "payment_reference": f"pi_{oid.replace('-', '')}"} for oid in ids[ORDERS // 2 :]]
     path = tmp_path / "orders.jsonl"
-    path.write_text("".join(json.dumps(TEMPLATE | {"id": oid}) + "\n" for oid in ids))
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
     return path, ids
 
 
@@ -36,7 +45,11 @@ def test_sigkill_at_random_points_then_rerun_creates_each_refund_exactly_once(
     orders, ids = _orders(tmp_path)
     box = sandbox_factory(orders=[orders], drop_rate=0.15, error_rate=0.15, seed=5)
     journal = tmp_path / "orders.journal.sqlite"
-    env = os.environ | {"REFUNDCTL_TOKEN": box.token, "XDG_CONFIG_HOME": str(tmp_path)}
+    env = os.environ | {
+        "REFUNDCTL_TOKEN": box.token,
+        "REFUNDCTL_PAYMENTS_TOKEN": PAYMENTS_TOKEN,
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
     env.pop("REFUNDCTL_API", None)
     argv = [
         sys.executable,
@@ -46,6 +59,10 @@ def test_sigkill_at_random_points_then_rerun_creates_each_refund_exactly_once(
         str(orders),
         "--api",
         box.base_url,
+        "--payments",
+        "stripe",
+        "--payments-api",
+        box.payments_url,
         "--retry-failed",
         "--concurrency",
         "8",
@@ -58,14 +75,22 @@ def test_sigkill_at_random_points_then_rerun_creates_each_refund_exactly_once(
     ]
     rng = random.Random(20261125)
     interrupted_in_flight = 0
+    startup: float | None = None
     for _ in range(5):
+        started = time.monotonic()
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.5))
+        if startup is None:
+            # Kill while sending, however long start-up takes on a loaded machine: measured once, by
+            # the time the first run takes to create its journal.
+            while not journal.exists() and proc.poll() is None and time.monotonic() - started < 20:
+                time.sleep(0.02)
+            startup = time.monotonic() - started
+        time.sleep(max(0.0, started + startup - time.monotonic()) + rng.uniform(0.05, 1.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         if journal.exists():
             j = Journal.open(journal, create=False)
-            interrupted_in_flight += any(e.state == "sent" for e in j.entries())
+            interrupted_in_flight += any(leg.state == "sent" for e in j.entries() for leg in e.legs)
             j.close()
 
     for _ in range(6):
@@ -78,9 +103,21 @@ def test_sigkill_at_random_points_then_rerun_creates_each_refund_exactly_once(
     assert interrupted_in_flight > 0  # some kill hit requests in flight, or this test proved nothing
     counts = {oid: len(box.store.refunds_for(oid)) for oid in ids}
     assert counts == dict.fromkeys(ids, 1)
+    two_legs = [oid for oid in ids if oid.startswith("GW-")]
+    platform = {oid: box.ledger.refunds_of(f"pi_{oid.replace('-', '')}") for oid in two_legs}
+    assert {oid: tuple(r.amount for r in refunds) for oid, refunds in platform.items()} == dict.fromkeys(
+        two_legs, (2000,)
+    )
+    assert {box.store.refunds_for(oid)[0].amount for oid in two_legs} == {Decimal("1530.00")}
     j = Journal.open(journal, create=False)
     assert {e.state for e in j.entries()} == {"accepted"}
     assert sorted(e.refund_id for e in j.entries()) == sorted(box.store.refunds_for(oid)[0].id for oid in ids)
+    legs = {e.order_id: e.platform for e in j.entries() if e.platform is not None}
+    assert sorted(legs) == sorted(two_legs)
+    assert {leg.state for leg in legs.values()} == {"accepted"}
+    assert {oid: leg.refund_id for oid, leg in legs.items()} == {
+        oid: refunds[0].id for oid, refunds in platform.items()
+    }
     j.close()
 
 

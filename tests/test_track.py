@@ -16,7 +16,7 @@ from helpers import cli_env
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode, JournalError
 from refundctl.submit.journal import Journal, Plan
-from refundctl.track import find_journal, track_row
+from refundctl.track import find_journal, track_rows
 
 ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
 LATER = (datetime.now(UTC) + timedelta(days=400)).isoformat()
@@ -94,11 +94,11 @@ def test_row_is_overdue_only_after_the_due_date_and_until_success(tmp_path: Path
     entry = j.get("A")
     assert entry is not None
     at = datetime(2026, 1, 8, 23, 0, tzinfo=UTC)
-    assert track_row(entry, at)["overdue"] is False
-    assert track_row(entry, at + timedelta(hours=2))["overdue"] is True
+    assert track_rows(entry, at)[0]["overdue"] is False
+    assert track_rows(entry, at + timedelta(hours=2))[0]["overdue"] is True
     j.mark_sent("A", Decimal("5.00"), None, None)
     j.mark_accepted("A", refund_id="rf", status="succeeded", answer={}, attempts=1)
     done = j.get("A")
     assert done is not None
-    assert track_row(done, at + timedelta(days=30))["overdue"] is False
+    assert track_rows(done, at + timedelta(days=30))[0]["overdue"] is False
     j.close()

@@ -19,8 +19,9 @@ import httpx
 
 from refundctl.client import EventHooks, RateLimiter, build_client
 
-RefundStatus = Literal["pending", "succeeded", "failed"]
-FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed"})
+# Suppliers answer pending, succeeded or failed; payment providers (Stripe) also requires_action and canceled.
+RefundStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled"]
+FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import Profile, Target, load_profile, resolve_target
+from refundctl.config import PaymentsTarget, Profile, Target, load_profile, resolve_payments, resolve_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +36,7 @@ class ConnectionFlags:
         """Flags first, then ``api``/``adapter`` (e.g. a journal's), then environment and profile."""
         return resolve_target(self.profile(), self.api or api, self.adapter or adapter, self.token_file)
 
-    def connection(self, target: Target, limiter: RateLimiter, concurrency: int) -> Connection:
+    def connection(self, target: Target | PaymentsTarget, limiter: RateLimiter, concurrency: int) -> Connection:
         return Connection(
             target.api,
             target.token,
@@ -46,3 +46,20 @@ class ConnectionFlags:
             max_time=self.max_time,
             timeout=self.timeout,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsFlags:
+    """The payments provider's flags (submit, track): which provider, where, the key's file."""
+
+    provider: str | None
+    api: str | None
+    token_file: Path | None
+
+    def provider_name(self, profile: Profile) -> str | None:
+        name = self.provider or profile.payments
+        return None if name == "none" else name
+
+    def target(self, profile: Profile, api: str | None = None, provider: str | None = None) -> PaymentsTarget | None:
+        """Flags first, then ``api``/``provider`` (e.g. a journal's), then the profile; None: paid by hand."""
+        return resolve_payments(profile, self.provider or provider, self.api or api, self.token_file)

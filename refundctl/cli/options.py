@@ -19,7 +19,7 @@ import click
 from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER
 from refundctl.output import FORMATS
 
-from .connection import ConnectionFlags
+from .connection import ConnectionFlags, PaymentsFlags
 
 
 def examples(*commands: str) -> str:
@@ -203,5 +203,40 @@ def connection_options(f: F) -> F:
 
     command: Any = wrapper
     for option in reversed(_OPTIONS):
+        command = option(command)
+    return command  # type: ignore[no-any-return]
+
+
+_PAYMENTS_OPTIONS = (
+    click.option(
+        "--payments",
+        "payments_provider",
+        metavar="PROVIDER",
+        help="Payments provider for the platform-funded share of refunds: stripe (default: the profile's, "
+        "else none: those legs are journaled manual, to be paid by hand).",
+    ),
+    click.option(
+        "--payments-api", metavar="URL", help="Payments API base URL (default: the provider's, e.g. Stripe's)."
+    ),
+    click.option(
+        "--payments-token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File holding the payments secret key (else $REFUNDCTL_PAYMENTS_TOKEN). Never a flag value.",
+    ),
+)
+
+
+def payments_options(f: F) -> F:
+    """Add the payments flags; the command receives them as ``payments: PaymentsFlags``."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = PaymentsFlags(
+            kwargs.pop("payments_provider"), kwargs.pop("payments_api"), kwargs.pop("payments_token_file")
+        )
+        return f(*args, payments=flags, **kwargs)
+
+    command: Any = wrapper
+    for option in reversed(_PAYMENTS_OPTIONS):
         command = option(command)
     return command  # type: ignore[no-any-return]

@@ -24,26 +24,31 @@ from refundctl.orders.model import Order
 from refundctl.policy.loader import load_policies
 from refundctl.sandbox.app import Quoter, SandboxSettings, create_app
 from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probability, parse_rate
+from refundctl.sandbox.payments import PREFIX as PAYMENTS_PREFIX
+from refundctl.sandbox.payments import PaymentLedger, payments_of
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
 from .options import AsOf, Parsed, examples, policies_option
 
 TOKEN_ENV = "REFUNDCTL_SANDBOX_TOKEN"
+PAYMENTS_TOKEN_ENV = "REFUNDCTL_SANDBOX_PAYMENTS_TOKEN"
 T = TypeVar("T")
 
 
 def engine_quoter(policy_dir: Path | None, quote_as_of: datetime | None = None) -> Quoter:
-    """Quotes what the project's own engine decides under the given (or shipped) policies.
+    """Quotes the supplier's share of what the project's own engine decides under the given (or shipped) policies.
 
-    With ``quote_as_of`` every quote is priced at that instant instead of the request's,
-    so a demo or CI run quotes the same amounts on any day.
+    The supplier owes what its fare rules and the regulations make it owe, never what a
+    platform-funded waiver or goodwill code adds (``funded_by["platform"]``). With
+    ``quote_as_of`` every quote is priced at that instant instead of the request's, so a
+    demo or CI run quotes the same amounts on any day.
     """
     policies = load_policies(policy_dir)
 
     def quote(order: Order, as_of: datetime) -> tuple[Decimal, str]:
         decision = decide(order, policies, quote_as_of or as_of)
-        return decision.refund, decision.currency
+        return decision.funded_by.get("supplier", Decimal(0)), decision.currency
 
     return quote
 
@@ -62,12 +67,12 @@ def _skew(text: str) -> Decimal:
     return value
 
 
-def _token() -> str:
-    token = os.environ.get(TOKEN_ENV, "")
+def _token(env: str = TOKEN_ENV, prefix: str = "") -> str:
+    token = os.environ.get(env, "")
     if not token:
-        return secrets.token_urlsafe(24)
+        return prefix + secrets.token_urlsafe(24)
     if not token.isascii() or not token.isprintable() or " " in token:
-        raise ConfigError(f"{TOKEN_ENV} must be printable ASCII without spaces")
+        raise ConfigError(f"{env} must be printable ASCII without spaces")
     return token
 
 
@@ -92,7 +97,9 @@ def _store(state: Path | None) -> Store:
 def sandbox() -> None:
     """A local refund API with real faults (demos, tests, CI).
 
-    Run clients against it: `make demo`, the test suite and your own CI smoke tests."""
+    Run clients against it: `make demo`, the test suite and your own CI smoke tests.
+    It also serves a payment provider's refunds API (Stripe's, in test mode) under
+    /stripe, with its own key, for the platform-funded share of refunds."""
 
 
 @sandbox.command(
@@ -177,6 +184,7 @@ def serve(
         quote_skew=quote_skew or Decimal(0),
         quote_ttl=quote_ttl,
         settle_after=settle_after,
+        payments_token=_token(PAYMENTS_TOKEN_ENV, "sk_test_"),  # a test-mode key, as Stripe's look
     )
     orders = _orders(order_files)
     quoter = engine_quoter(resolve_policy_dir(policy_dir)[0], quote_as_of)
@@ -186,7 +194,10 @@ def serve(
             sock = bind(host, port)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        server = SandboxServer(create_app(orders, store, quoter, settings, dropper=drop_connection), sock)
+        ledger = PaymentLedger(payments_of(orders))
+        server = SandboxServer(
+            create_app(orders, store, quoter, settings, dropper=drop_connection, ledger=ledger), sock
+        )
         if not is_loopback_host(host):
             click.echo(f"refundctl sandbox: warning: listening on {host}, reachable beyond this machine", err=True)
         _announce(server.base_url, settings, print_config, len(orders))
@@ -202,12 +213,24 @@ def _announce(url: str, settings: SandboxSettings, as_json: bool, order_count: i
         click.echo(
             "refundctl sandbox: warning: no orders (--orders FILE): every order lookup and quote is 404", err=True
         )
+    payments_url = url + PAYMENTS_PREFIX
     if as_json:
-        config = {"base_url": url, "token": settings.token, "seed": seed, "openapi_url": f"{url}/openapi.json"}
+        config = {
+            "base_url": url,
+            "token": settings.token,
+            "seed": seed,
+            "openapi_url": f"{url}/openapi.json",
+            "payments_url": payments_url,
+            "payments_token": settings.payments_token,
+        }
         sys.stdout.write(json.dumps(config) + "\n")
         sys.stdout.flush()
         return
     token = f"token from {TOKEN_ENV}" if os.environ.get(TOKEN_ENV) else f"token {settings.token}"
+    payments_token = (
+        f"key from {PAYMENTS_TOKEN_ENV}" if os.environ.get(PAYMENTS_TOKEN_ENV) else f"key {settings.payments_token}"
+    )
     click.echo(f"refundctl sandbox: serving {url} ({order_count} orders, OpenAPI at {url}/openapi.json)", err=True)
     click.echo(f"refundctl sandbox: {token}", err=True)
     click.echo(f"refundctl sandbox: seed {seed}; stop with Ctrl-C", err=True)
+    click.echo(f"refundctl sandbox: payments (Stripe-like) at {payments_url}, {payments_token}", err=True)

@@ -18,6 +18,7 @@ from refundctl.orders.ids import read_order_ids
 from refundctl.output import render
 from refundctl.submit import Fate, Settings, summarize
 from refundctl.submit.fates import COLUMNS, UNDONE
+from refundctl.submit.legs import manual_lines, unsendable
 from refundctl.submit.run import (
     decide_orders,
     default_journal,
@@ -28,7 +29,7 @@ from refundctl.submit.run import (
 )
 from refundctl.submit.run import dry_run as dry_run_fates
 
-from .connection import ConnectionFlags
+from .connection import ConnectionFlags, PaymentsFlags
 from .options import (
     Rate,
     as_of_option,
@@ -36,6 +37,7 @@ from .options import (
     connection_options,
     examples,
     output_option,
+    payments_options,
     policies_option,
     tolerance_option,
 )
@@ -55,10 +57,12 @@ def _connect(connection: ConnectionFlags, limiter: RateLimiter, concurrency: int
 
 
 def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
-    """Every order's fate on stdout; the summary per fate and currency, and the journal, on stderr."""
+    """Every order's fate on stdout; the summary per fate and currency, manual legs, and the journal, on stderr."""
     render((f.to_row() for f in fates), fmt_name, sys.stdout, columns=COLUMNS)
     sys.stdout.flush()
     render(summarize(fates), "table", sys.stderr, columns=("fate", "currency", "orders", "total"))
+    for line in manual_lines(fates):
+        click.echo(line, err=True)
     if journal is not None:
         click.echo(f"refundctl: journal: {journal}", err=True)
 
@@ -73,6 +77,7 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
 @policies_option
 @as_of_option
 @connection_options
+@payments_options
 @click.option(
     "--journal",
     "journal_path",
@@ -103,6 +108,7 @@ def submit(
     policy_dir: Path | None,
     as_of: datetime,
     connection: ConnectionFlags,
+    payments: PaymentsFlags,
     journal_path: Path | None,
     concurrency: int,
     rate: float | None,
@@ -123,12 +129,15 @@ def submit(
     where no policy file covers the carrier; an id that cannot be fetched or
     parsed stops the run before anything is sent.
 
-    Orders decided full or partial are submitted; the others are reported. Every
-    step is journaled, so rerunning the same command resumes: done orders are
-    skipped, orders in flight are resent with the same idempotency key, failed
-    ones only with --retry-failed. Exit 0 when every eligible refund was
-    accepted, 3 when some were not, 4 when the API refused the token, 130 on
-    Ctrl-C (after the journal is committed).
+    Orders decided full or partial are submitted; the others are reported. A
+    refund settles as up to two legs: the supplier's share through the supplier,
+    then (once the supplier accepted) the platform's share through --payments
+    (e.g. stripe, against the order's payment_reference), or journaled manual
+    without one. Every step is journaled, so rerunning the same command resumes:
+    done legs are skipped, legs in flight are resent with the same idempotency
+    key, failed ones only with --retry-failed. Exit 0 when every leg of every
+    eligible refund was accepted, 3 when some were not (or are manual), 4 when
+    an API refused its key, 130 on Ctrl-C (after the journal is committed).
     """
     profile = connection.profile()
     policy_dir, _ = resolve_policy_dir(policy_dir, profile)
@@ -138,18 +147,26 @@ def submit(
         ids = read_order_ids(orders)
         link = _connect(connection, limiter, concurrency)
         decided = fetch_orders(*link, ids, policy_dir, as_of)
+        references: dict[str, str] = {}  # a supplier's order does not know the platform's payment
     else:
-        decided = decide_orders(orders, policy_dir, as_of)
-    plans = plan_all(decided, as_of, profile.default_service_level_days)
+        decided, references = decide_orders(orders, policy_dir, as_of)
+    plans = plan_all(decided, as_of, profile.default_service_level_days, references)
+    refused = unsendable(plans, payments.provider_name(profile))
+    plans = {oid: plan for oid, plan in plans.items() if oid not in refused}
     if dry_run:
-        _report(dry_run_fates(decided, plans), fmt, None)
+        _report(dry_run_fates(decided, plans, refused), fmt, None)
         return
     target, conn = link or _connect(connection, limiter, concurrency)
+    pay_target = payments.target(profile)
+    # The provider is paced on its own: its rate limits are not the supplier's.
+    pay = (
+        None if pay_target is None else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
+    )
     journal = journal_path or default_journal(orders[0])
     settings = Settings(concurrency, verify_quote, tolerance, retry_failed)
     ask = _ask if _interactive() else None
-    fates = run_submit(target, journal, plans, conn, settings, yes, [d.order_id for d, _ in decided], ask)
-    rows = fates_in_order(decided, fates)
+    fates = run_submit(target, journal, plans, conn, settings, yes, [d.order_id for d, _ in decided], ask, pay)
+    rows = fates_in_order(decided, fates, refused)
     _report(rows, fmt, journal)
     if any(row.fate in UNDONE for row in rows):
         raise CommandFailed(ExitCode.PARTIAL)

@@ -10,13 +10,20 @@ import click
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import Target
+from refundctl.config import PaymentsTarget, Target
 from refundctl.errors import CommandFailed, ExitCode
 from refundctl.output import render
 from refundctl.track import COLUMNS, find_journal, follow
 
-from .connection import ConnectionFlags
-from .options import as_of_option_with, concurrency_option, connection_options, examples, output_option
+from .connection import ConnectionFlags, PaymentsFlags
+from .options import (
+    as_of_option_with,
+    concurrency_option,
+    connection_options,
+    examples,
+    output_option,
+    payments_options,
+)
 
 
 @click.command(
@@ -40,6 +47,7 @@ from .options import as_of_option_with, concurrency_option, connection_options, 
 )
 @as_of_option_with("Judge age and lateness at this instant.")
 @connection_options
+@payments_options
 @concurrency_option(8, "Status requests in flight at most (--sync).")
 @output_option()
 def track(
@@ -48,25 +56,33 @@ def track(
     only_overdue: bool,
     as_of: datetime,
     connection: ConnectionFlags,
+    payments: PaymentsFlags,
     concurrency: int,
     fmt: str,
 ) -> None:
     """List submitted refunds, their due dates and the overdue ones.
 
-    Each refund's status, age, due date, and whether it is overdue.
+    Leg by leg (payer, state, status, amount, provider id): age, due date, overdue.
     The due date is the regulation's deadline from the decision, else the
-    profile's default_service_level_days after the submit's --as-of. A refund is overdue
-    when that date has passed and it has not succeeded. With --sync the API is
-    asked first (its URL and adapter are the journal's unless --api/--adapter say
-    otherwise). Exit 5 with --overdue when any refund is overdue; exit 3 when
-    --sync could not reach some refunds.
+    profile's default_service_level_days after the submit's --as-of. A leg is overdue
+    when that date has passed and it has not succeeded (a manual leg too). With
+    --sync both providers are asked first: the supplier for supplier legs (its URL
+    and adapter are the journal's unless --api/--adapter say otherwise), the
+    payments provider for platform legs (the journal's, unless --payments and
+    --payments-api say otherwise). Exit 5 with --overdue when any leg is overdue;
+    exit 3 when --sync could not reach some legs.
     """
 
     def connect(api: str | None, adapter: str | None) -> tuple[Target, Connection]:
         target = connection.target(api, adapter)
         return target, connection.connection(target, RateLimiter(None), concurrency)
 
-    rows, problems = follow(journal_path or find_journal(Path.cwd()), as_of, connect if sync else None)
+    def connect_payments(provider: str | None, api: str | None) -> tuple[PaymentsTarget, Connection] | None:
+        target = payments.target(connection.profile(), api, provider)
+        return None if target is None else (target, connection.connection(target, RateLimiter(None), concurrency))
+
+    journal = journal_path or find_journal(Path.cwd())
+    rows, problems = follow(journal, as_of, connect if sync else None, connect_payments)
     overdue = [r for r in rows if r["overdue"]]
     render(overdue if only_overdue else rows, fmt, sys.stdout, columns=COLUMNS)
     sys.stdout.flush()

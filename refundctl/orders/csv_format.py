@@ -25,6 +25,7 @@ CSV_COLUMNS = {
     "actual_arrives_at": "segments[0].actual_arrives_at", "cancellation_notified_at": "cancellation_notified_at",
     "refund_requested_at": "refund_requested_at", "journey_abandoned": "journey_abandoned",
     "rerouting_departs_at": "rerouting.departs_at", "rerouting_arrives_at": "rerouting.arrives_at",
+    "payment_reference": "payment_reference",
 }  # fmt: skip
 
 
@@ -63,7 +64,8 @@ def _charges(cell: str, column: str) -> list[dict[str, str]]:
 def _row_to_order(row: dict[str, str]) -> dict[str, Any]:
     cells = {k: v.strip() for k, v in row.items() if k is not None and v is not None and v.strip()}
     order: dict[str, Any] = {k: cells[k] for k in ("id", "kind", "supplier", "currency", "booked_at",
-                                                 "channel", "payment_method") if k in cells}  # fmt: skip
+                                                 "channel", "payment_method",
+                                                 "payment_reference") if k in cells}  # fmt: skip
     order["traveler_tags"] = _split(cells.get("traveler_tags", ""))
     order["waiver_codes"] = _split(cells.get("waiver_codes", ""))
     if cells.get("kind") == "hotel":

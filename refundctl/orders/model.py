@@ -98,6 +98,7 @@ class Common:
     traveler_tags: tuple[str, ...]
     waiver_codes: tuple[str, ...]
     evidence: tuple[Evidence, ...]
+    payment_reference: str | None = None  # the payment a platform-funded share is refunded against
 
 
 def _total(*groups: tuple[Charge, ...] | tuple[Ancillary, ...]) -> Decimal:

@@ -6,6 +6,7 @@ the reader adds the file and line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,9 +32,10 @@ from refundctl.orders.model import (
 from refundctl.zones import iana_zone
 
 T = TypeVar("T")
+PAYMENT_REFERENCE = re.compile(r"(pi|ch)_[A-Za-z0-9_]{1,250}")
 COMMON = {
     "id", "kind", "supplier", "currency", "booked_at", "channel", "payment_method",
-    "traveler_tags", "waiver_codes", "evidence",
+    "traveler_tags", "waiver_codes", "evidence", "payment_reference",
 }  # fmt: skip
 FLIGHT = COMMON | {
     "fare", "ancillaries", "segments", "change_accepted", "cancellation_notified_at", "refund_requested_at",
@@ -111,6 +113,13 @@ class Fields:
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a non-empty string, got {shown(value)}")
+    return value
+
+
+def payment_reference(value: Any) -> str:
+    """The payment the platform refunds its share against: a PaymentIntent ``pi_...`` or a Charge ``ch_...``."""
+    if not isinstance(value, str) or not PAYMENT_REFERENCE.fullmatch(value):
+        raise ValueError(f"expected a payment id such as pi_3MtwBw or ch_3MmlLr (letters, digits, _), got {value!r}")
     return value
 
 
@@ -232,6 +241,7 @@ def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
         traveler_tags=f.items("traveler_tags", lambda v, p: tags(v, p, problems)),
         waiver_codes=f.items("waiver_codes", lambda v, p: tags(v, p, problems)),
         evidence=f.items("evidence", evidence),
+        payment_reference=f.get("payment_reference", payment_reference, required=False),
     )
 
     def charge(item: Any, path: str) -> Charge:

@@ -20,13 +20,15 @@ from importlib import resources
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from refundctl.money import ZERO, parse_amount, quantize
 from refundctl.orders.model import Order
+from refundctl.sandbox import payments
 from refundctl.sandbox.faults import FaultConfig, Faults
 from refundctl.sandbox.gate import Dropper, Gate
+from refundctl.sandbox.payments import PaymentLedger, create_payments_app
 from refundctl.sandbox.problems import (
     EXCEPTION_HANDLERS,
     ApiProblem,
@@ -58,6 +60,7 @@ class SandboxSettings:
     quote_skew: Decimal = ZERO  # percent added to every quote (negative quotes less)
     quote_ttl: float = 900.0  # seconds
     settle_after: float = 2.0  # seconds a refund stays pending
+    payments_token: str = ""  # the payments API's own secret key (served when create_app gets a ledger)
 
 
 class SandboxApi:
@@ -95,18 +98,22 @@ class SandboxApi:
         order = self._order(str(string_field(body, "order_id", required=True)))
         await self.faults.delay()
         now = self.clock()
-        amount, currency = self.quoter(order, now)
-        skewed = quantize(amount * (1 + self.settings.quote_skew / 100), currency)
+        amount, currency = self._offer(order, now)
         quote = QuoteRecord(
             id=f"q_{secrets.token_hex(12)}",
             order_id=order.id,
-            amount=max(ZERO, skewed),
+            amount=amount,
             currency=currency,
             created_at=now,
             expires_at=now + timedelta(seconds=self.settings.quote_ttl),
         )
         self.store.add_quote(quote)
         return json_response(quote.to_dict(), 201)
+
+    def _offer(self, order: Order, now: datetime) -> tuple[Decimal, str]:
+        """What the supplier owes now under its own rules (``--quote-skew`` applied): its quotes and its cap."""
+        amount, currency = self.quoter(order, now)
+        return max(ZERO, quantize(amount * (1 + self.settings.quote_skew / 100), currency)), currency
 
     async def create_refund(self, request: Request) -> Response:
         key = request.headers.get("idempotency-key", "").strip()
@@ -176,7 +183,18 @@ class SandboxApi:
         if amount > order.paid:
             raise ApiProblem(422, "amount_exceeds_paid", f"amount {amount_text} is above the {order.paid} paid")
         now = self.clock()
-        if quote_id is not None:
+        if quote_id is None:
+            # A supplier pays what it owes, never a platform-funded waiver on top: a refund above its own
+            # obligation is refused, as a real supplier would (a quote is a promise and is honoured below).
+            owed, _ = self._offer(order, now)
+            if amount > owed:
+                raise ApiProblem(
+                    422,
+                    "amount_exceeds_obligation",
+                    f"amount {amount_text} is above the {owed} the supplier owes for order {order_id!r} under its "
+                    "own fare rules and the regulations",
+                )
+        else:
             quote = self.store.get_quote(quote_id)
             if quote is None or quote.order_id != order_id:
                 raise ApiProblem(422, "quote_invalid", f"no quote {quote_id!r} for order {order_id!r}")
@@ -229,19 +247,28 @@ def create_app(
     *,
     dropper: Dropper | None = None,
     clock: Clock = utcnow,
+    ledger: PaymentLedger | None = None,
 ) -> ASGIApp:
-    """The sandbox ASGI app; without a ``dropper`` the drop fault is off."""
+    """The sandbox ASGI app; without a ``dropper`` the drop fault is off, without a ``ledger`` the payments API."""
     faults = Faults(settings.faults)
     api = SandboxApi(orders, store, quoter, settings, faults, clock)
-    app = Starlette(
-        routes=[
-            Route("/openapi.json", _openapi),
-            Route("/v1/orders/{order_id}", api.get_order),
-            Route("/v1/refund_quotes", api.create_quote, methods=["POST"]),
-            Route("/v1/refunds", api.create_refund, methods=["POST"]),
-            Route("/v1/refunds", api.list_refunds, methods=["GET"]),
-            Route("/v1/refunds/{refund_id}", api.get_refund),
-        ],
-        exception_handlers=EXCEPTION_HANDLERS,
+    routes: list[BaseRoute] = [
+        Route("/openapi.json", _openapi),
+        Route("/v1/orders/{order_id}", api.get_order),
+        Route("/v1/refund_quotes", api.create_quote, methods=["POST"]),
+        Route("/v1/refunds", api.create_refund, methods=["POST"]),
+        Route("/v1/refunds", api.list_refunds, methods=["GET"]),
+        Route("/v1/refunds/{refund_id}", api.get_refund),
+    ]
+    if ledger is not None:
+        # The payment provider's API beside the supplier's, with its own key and the same faults.
+        routes.append(Mount(payments.PREFIX, create_payments_app(ledger, faults, settings.settle_after, clock)))
+    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
+    gated = Gate(app, settings.token, faults, dropper)
+    if ledger is None:
+        return gated
+    if not settings.payments_token:
+        raise ValueError("the payments API needs its own secret key (SandboxSettings.payments_token)")
+    return Gate(
+        gated, settings.payments_token, faults, dropper, prefix=f"{payments.PREFIX}/v1/", answer=payments.stripe_answer
     )
-    return Gate(app, settings.token, faults, dropper)

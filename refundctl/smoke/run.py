@@ -40,7 +40,7 @@ from refundctl.money import fmt
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
 from refundctl.policy import PolicySet
-from refundctl.submit.plan import idempotency_key
+from refundctl.submit.plan import idempotency_key, shares
 from refundctl.submit.quote import quote_matches, send_requoting
 
 T = TypeVar("T")
@@ -181,9 +181,10 @@ class SmokeRun:
 
     async def _quote(self, decision: Decision) -> tuple[Quote, str]:
         quote = await self.supplier.quote(decision.order_id)
-        ours = f"{fmt(decision.refund, decision.currency)} {decision.currency}"
+        owed, _ = shares(decision)  # the supplier quotes its own share, never a platform-funded one
+        ours = f"{fmt(owed, decision.currency)} {decision.currency}"
         theirs = f"{fmt(quote.amount, quote.currency)} {quote.currency}"
-        if not quote_matches(quote, decision.refund, decision.currency, self.settings.tolerance):
+        if not quote_matches(quote, owed, decision.currency, self.settings.tolerance):
             raise MismatchError(f"the supplier quotes {theirs} (quote {quote.id}); refundctl decided {ours}")
         expires = f", expires {quote.expires_at.isoformat()}" if quote.expires_at else ""
         return quote, f"{theirs} matches the decision (quote {quote.id}{expires})"
@@ -221,8 +222,8 @@ class SmokeRun:
 
 
 def _request(decision: Decision, quote: Quote | None, digest: str) -> RefundRequest:
-    """The refund to send: the quoted amount (within the tolerance of ours) under its quote."""
-    amount = decision.refund if quote is None else quote.amount
+    """The refund to send: the quoted amount (within the tolerance of the supplier's share) under its quote."""
+    amount = shares(decision)[0] if quote is None else quote.amount
     key = idempotency_key(decision.order_id, fmt(amount, decision.currency), decision.currency, digest)
     return RefundRequest(decision.order_id, amount, decision.currency, key, None if quote is None else quote.id)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from refundctl.engine import Decision
 from refundctl.money import fmt
-from refundctl.submit.journal import Entry
+from refundctl.submit.journal import Entry, Plan
 
 COLUMNS = (
     "order_id",
@@ -22,26 +22,48 @@ COLUMNS = (
     "refund_id",
     "status",
     "attempts",
+    "supplier_leg",
+    "platform_leg",
     "note",
 )
-# The fates where the order's refund is not (yet) with the supplier.
-UNDONE = frozenset({"rejected", "quote_mismatch", "failed", "planned", "sent"})
+# The fates where the order's refund is not (yet) wholly with its payers.
+UNDONE = frozenset(
+    {"rejected", "quote_mismatch", "failed", "planned", "sent", "manual", "partially_settled", "not_sent"}
+)
+SETTLED = frozenset({"accepted", "skipped"})  # supplier leg states after which the platform leg goes
+
+
+@dataclass(frozen=True, slots=True)
+class LegFate:
+    payer: str  # supplier | platform
+    amount: Decimal
+    state: str  # the leg's journal state, or would_send
+    id: str | None  # the provider's refund id
+
+    def to_dict(self, currency: str) -> dict[str, Any]:
+        return {"payer": self.payer, "amount": fmt(self.amount, currency), "state": self.state, "id": self.id}
 
 
 @dataclass(frozen=True, slots=True)
 class Fate:
     order_id: str
     fate: str  # accepted | rejected | quote_mismatch | failed | not_eligible | would_send | planned | sent
+    # | manual | partially_settled | not_sent
     outcome: str
     currency: str
-    decided: Decimal
-    amount: Decimal | None  # what was (or would be) sent
-    quote: Decimal | None
-    refund_id: str | None
+    decided: Decimal  # the whole refund decided (every leg)
+    amount: Decimal | None  # what was (or would be) sent, every leg
+    quote: Decimal | None  # the supplier's quote (for the supplier's share)
+    refund_id: str | None  # the supplier's refund
     status: str | None
     attempts: int
-    idempotency_key: str | None
+    idempotency_key: str | None  # the supplier leg's
     note: str
+    legs: tuple[LegFate, ...] = ()
+
+    def _leg(self, payer: str) -> str | None:
+        leg = next((leg for leg in self.legs if leg.payer == payer), None)
+        return None if leg is None else f"{leg.state} {fmt(leg.amount, self.currency)}"
 
     def to_row(self) -> dict[str, Any]:
         cur = self.currency
@@ -57,15 +79,27 @@ class Fate:
             "status": self.status,
             "attempts": self.attempts,
             "idempotency_key": self.idempotency_key,
+            "supplier_leg": self._leg("supplier"),
+            "platform_leg": self._leg("platform"),
             "note": self.note,
+            "legs": [leg.to_dict(cur) for leg in self.legs],
         }
 
 
-def fate_of_decision(decision: Decision, *, would_send: str | None = None) -> Fate:
-    """An order that is not sent: not eligible, or (``would_send`` = its key) a dry run."""
+def planned_legs(plan: Plan, state: str) -> tuple[LegFate, ...]:
+    """The legs a plan would send, all in one ``state`` (a dry run's ``would_send``)."""
+    legs = [LegFate("supplier", plan.amount, state, None)] if plan.amount > 0 else []
+    if plan.platform is not None:
+        legs.append(LegFate("platform", plan.platform.amount, state, None))
+    return tuple(legs)
+
+
+def fate_of_decision(decision: Decision, *, would_send: Plan | None = None, note: str | None = None) -> Fate:
+    """An order that is not sent: not eligible, refused before sending (``note``), or (``would_send``) a dry run."""
+    fate = "would_send" if would_send else "not_sent" if note else "not_eligible"
     return Fate(
         order_id=decision.order_id,
-        fate="would_send" if would_send else "not_eligible",
+        fate=fate,
         outcome=decision.outcome,
         currency=decision.currency,
         decided=decision.refund,
@@ -74,27 +108,42 @@ def fate_of_decision(decision: Decision, *, would_send: str | None = None) -> Fa
         refund_id=None,
         status=None,
         attempts=0,
-        idempotency_key=would_send,
-        note="" if would_send else (decision.reason or f"outcome {decision.outcome} is not submitted"),
+        idempotency_key=would_send.idempotency_key if would_send else None,
+        note="" if would_send else (note or decision.reason or f"outcome {decision.outcome} is not submitted"),
+        legs=planned_legs(would_send, "would_send") if would_send else (),
     )
+
+
+def _order_fate(entry: Entry) -> str:
+    """The order's fate from its legs: the supplier's until it settled, then the platform leg's says the rest."""
+    supplier = "quote_mismatch" if entry.state == "rejected" and entry.error_type == "quote_mismatch" else entry.state
+    platform = entry.platform
+    if platform is None or entry.state not in SETTLED:
+        return supplier
+    if platform.state in ("rejected", "failed") and entry.state == "accepted":
+        return "partially_settled"  # the supplier's refund stands: never reversed silently
+    return platform.state
 
 
 def fate_of_entry(entry: Entry, note: str = "") -> Fate:
     """The fate a journal row records."""
-    fate = "quote_mismatch" if entry.state == "rejected" and entry.error_type == "quote_mismatch" else entry.state
+    legs = entry.legs
+    sent = [leg.sent_amount for leg in legs if leg.sent_amount is not None]
+    errors = [f"{leg.payer}: {leg.error}" if entry.platform else leg.error for leg in legs if leg.error]
     return Fate(
         order_id=entry.order_id,
-        fate=fate,
+        fate=_order_fate(entry),
         outcome=entry.plan.outcome,
         currency=entry.plan.currency,
-        decided=entry.plan.amount,
-        amount=entry.sent_amount,
+        decided=entry.plan.decided,
+        amount=sum(sent, Decimal(0)) if sent else None,
         quote=entry.quote_amount,
         refund_id=entry.refund_id,
         status=entry.refund_status,
-        attempts=entry.attempts,
+        attempts=sum(leg.attempts for leg in legs),
         idempotency_key=entry.plan.idempotency_key,
-        note="; ".join(part for part in (note, entry.error or "") if part),
+        note="; ".join(part for part in (note, *errors) if part),
+        legs=tuple(LegFate(leg.payer, leg.amount, leg.state, leg.refund_id) for leg in legs),
     )
 
 
@@ -110,3 +159,14 @@ def summarize(fates: Iterable[Fate]) -> list[dict[str, Any]]:
         {"fate": fate, "currency": cur, "orders": counts[(fate, cur)], "total": fmt(totals[(fate, cur)], cur)}
         for fate, cur in sorted(counts)
     ]
+
+
+def manual_totals(fates: Iterable[Fate]) -> dict[str, tuple[int, Decimal]]:
+    """Platform legs left to be paid by hand: (how many, how much) per currency."""
+    out: dict[str, tuple[int, Decimal]] = {}
+    for f in fates:
+        for leg in f.legs:
+            if leg.payer == "platform" and leg.state == "manual":
+                count, total = out.get(f.currency, (0, Decimal(0)))
+                out[f.currency] = (count + 1, total + leg.amount)
+    return out

@@ -1,10 +1,19 @@
-"""Send every planned refund through a supplier, journaling each step before the next.
+"""Send every planned refund, leg by leg, journaling each step before the next.
 
-The pipeline knows only the :class:`~refundctl.adapters.base.Supplier` Protocol:
-retries, rate-limit pauses and the wire format live in the adapter and
-``refundctl.client``. Per order it (1) fixes the body, asking for a quote first
-when the supplier offers quotes, (2) commits ``sent`` with that body, (3) sends
-it under the plan's idempotency key, (4) commits the answer.
+The pipeline knows only the :class:`~refundctl.adapters.base.Supplier` and
+:class:`~refundctl.adapters.payments.PaymentProvider` Protocols: retries, rate-limit
+pauses and wire formats live in the adapters and ``refundctl.client``.
+
+Legs go in a fixed order: **supplier first, the platform after the supplier accepted**,
+so the platform never pays its share of a refund the supplier refused (a rejected or
+quote-mismatched supplier leg holds the platform leg, still ``planned``). A supplier leg
+of zero is ``skipped``. Per leg it (1) fixes the body (for the supplier, asking its quote
+first when it offers quotes; the quote is checked against the supplier's share only),
+(2) commits ``sent`` with that body, (3) sends it under the leg's own idempotency key,
+(4) commits the answer. A platform leg resumed after a lost answer is first looked up at
+the provider (its keys expire). Without a payments provider the platform leg is
+``manual``. A leg that fails for good is never reversed: the other leg's refund stands,
+and the order is reported ``partially_settled`` with both legs' states.
 """
 
 from __future__ import annotations
@@ -16,9 +25,10 @@ from decimal import Decimal
 from typing import TypeVar
 
 from refundctl.adapters.base import RefundRequest, RefundState, Supplier
+from refundctl.adapters.payments import PaymentProvider, PaymentRefundRequest
 from refundctl.errors import ApiError, AuthError, RetriesExhausted, TransportError
 from refundctl.money import fmt
-from refundctl.submit.fates import Fate, fate_of_entry
+from refundctl.submit.fates import SETTLED, Fate, fate_of_entry
 from refundctl.submit.journal import Entry, Journal, Plan
 from refundctl.submit.quote import quote_matches, send_requoting
 
@@ -48,6 +58,18 @@ class _Body:
     quote_amount: Decimal | None
 
 
+MANUAL = "no payments provider (--payments): the platform pays this leg by hand; reconcile confirms it"
+
+
+def _leg_due(state: str, retry_failed: bool) -> bool:
+    """Planned and in-flight legs are (re)sent; failed ones only on request; final ones never."""
+    return state in ("planned", "sent") or (state == "failed" and retry_failed)
+
+
+def _platform_due(entry: Entry, retry_failed: bool) -> bool:
+    return entry.platform is not None and entry.state in SETTLED and _leg_due(entry.platform.state, retry_failed)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -55,16 +77,18 @@ class Pipeline:
         journal: Journal,
         settings: Settings,
         on_fate: Callable[[Fate], None] = lambda fate: None,
+        payments: PaymentProvider | None = None,
     ) -> None:
         self.supplier = supplier
         self.journal = journal
         self.settings = settings
         self.on_fate = on_fate  # called once per order as its fate is known (progress bar)
+        self.payments = payments  # None: platform legs are paid by hand (manual)
 
     @staticmethod
     def is_due(entry: Entry, retry_failed: bool) -> bool:
-        """Planned and in-flight rows are (re)sent; failed ones only on request; final ones never."""
-        return entry.state in ("planned", "sent") or (entry.state == "failed" and retry_failed)
+        """Whether any leg of the order is to be sent now (the platform's only once the supplier's settled)."""
+        return _leg_due(entry.state, retry_failed) or _platform_due(entry, retry_failed)
 
     def _due(self, entry: Entry) -> bool:
         return self.is_due(entry, self.settings.retry_failed)
@@ -92,8 +116,17 @@ class Pipeline:
         return fate
 
     async def _process(self, entry: Entry) -> Entry:
-        """Take one order as far as it goes; returns its journal row as committed."""
+        """Take one order's legs as far as they go, supplier first; returns the order as committed."""
+        if _leg_due(entry.state, self.settings.retry_failed):
+            entry = await self._supplier_leg(entry)
+        if _platform_due(entry, self.settings.retry_failed):
+            entry = await self._platform_leg(entry)
+        return entry
+
+    async def _supplier_leg(self, entry: Entry) -> Entry:
         plan = entry.plan
+        if plan.amount <= 0:
+            return self.journal.mark_skipped(plan.order_id)
         try:
             body = await self._body(plan) if entry.sent_amount is None else _stored_body(entry)
             state = await send_requoting(lambda b: self._send(plan, b), body, lambda: self._body(plan))
@@ -110,9 +143,54 @@ class Pipeline:
             plan.order_id, refund_id=state.id, status=state.status, answer=state.raw, attempts=state.attempts
         )
 
+    async def _platform_leg(self, entry: Entry) -> Entry:
+        order_id, leg = entry.order_id, entry.plan.platform
+        assert leg is not None and entry.platform is not None
+        if self.payments is None:
+            if entry.platform.state != "planned":
+                return entry  # sent before: only the provider can say whether it was paid, never a person guessing
+            return self.journal.mark_manual(order_id, MANUAL)
+        if leg.payment_reference is None:
+            return self.journal.mark_rejected(
+                order_id,
+                error_type="no_payment_reference",
+                error="the order has no payment_reference to refund the platform's share against",
+                attempts=0,
+                payer="platform",
+            )
+        request = PaymentRefundRequest(
+            order_id, leg.payment_reference, leg.amount, entry.plan.currency, leg.idempotency_key,
+            entry.plan.idempotency_key,
+        )  # fmt: skip
+        try:
+            self.payments.check(request)
+        except ValueError as exc:
+            return self.journal.mark_rejected(
+                order_id, error_type="unrepresentable_amount", error=str(exc), attempts=0, payer="platform"
+            )
+        try:
+            # Sent before and its answer lost: the provider may hold it, although it may have forgotten the key.
+            state = None if entry.platform.state == "planned" else await self.payments.find_refund(request)
+            if state is None:
+                self.journal.mark_sent(order_id, leg.amount, None, None, payer="platform")
+                state = await self.payments.refund(request)
+        except AuthError:
+            raise
+        except TransportError as exc:
+            attempts = exc.attempts if isinstance(exc, RetriesExhausted) else 1
+            return self.journal.mark_failed(order_id, error=str(exc), attempts=attempts, payer="platform")
+        except ApiError as exc:
+            return self.journal.mark_rejected(
+                order_id, error_type=exc.error_type, error=str(exc), attempts=1, payer="platform"
+            )
+        return self.journal.mark_accepted(
+            order_id, refund_id=state.id, status=state.status, answer=state.raw, attempts=state.attempts,
+            payer="platform",
+        )  # fmt: skip
+
     async def _body(self, plan: Plan) -> _Body:
-        """What to send: our decision, or the supplier's quote when it is not lower than ours by more than the
-        tolerance. A lower quote is recorded as ``quote_mismatch`` and nothing is sent (``_Mismatch``)."""
+        """What to send: the supplier's share, or the supplier's quote when it is not lower than that share by more
+        than the tolerance. A lower quote is recorded as ``quote_mismatch`` and nothing is sent (``_Mismatch``)."""
         if not (self.settings.verify_quote and self.supplier.supports_quotes):
             return _Body(plan.amount, None, None)
         quote = await self.supplier.quote(plan.order_id)

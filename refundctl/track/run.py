@@ -6,17 +6,32 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from refundctl.adapters import Connection, open_adapter
-from refundctl.adapters.base import FINAL_STATUSES
-from refundctl.config import Target
+from refundctl.adapters import Connection, open_adapter, open_payments
+from refundctl.adapters.base import FINAL_STATUSES, RefundState
+from refundctl.config import PaymentsTarget, Target
 from refundctl.errors import ApiError, AuthError, JournalError
 from refundctl.money import fmt
-from refundctl.submit.journal import Entry, Journal
+from refundctl.submit.journal import Entry, Journal, Leg
 
 Connect = Callable[[str | None, str | None], tuple[Target, Connection]]  # the journal's api and adapter
-COLUMNS = ("order_id", "state", "status", "amount", "currency", "refund_id", "age_days", "due_by", "overdue", "note")
+Payments = tuple[PaymentsTarget, Connection]
+# The journal's payments provider and its URL -> where to ask about platform legs (None: nowhere).
+ConnectPayments = Callable[[str | None, str | None], Payments | None]
+COLUMNS = (
+    "order_id",
+    "payer",
+    "state",
+    "status",
+    "amount",
+    "currency",
+    "refund_id",
+    "age_days",
+    "due_by",
+    "overdue",
+    "note",
+)
 
 
 def find_journal(directory: Path) -> Path:
@@ -28,68 +43,110 @@ def find_journal(directory: Path) -> Path:
     return found[0]
 
 
-def track_row(entry: Entry, as_of: datetime) -> dict[str, Any]:
-    """A refund is overdue once its due date has passed and the money has not arrived."""
+def track_rows(entry: Entry, as_of: datetime) -> list[dict[str, Any]]:
+    """One row per leg. A leg is overdue once its due date has passed and its money has not arrived."""
     plan = entry.plan
-    amount = entry.sent_amount if entry.sent_amount is not None else plan.amount
-    since = entry.sent_at or entry.created_at
-    overdue = plan.due_by is not None and as_of.date() > plan.due_by and entry.refund_status != "succeeded"
-    return {
-        "order_id": plan.order_id,
-        "state": entry.state,
-        "status": entry.refund_status,
-        "amount": fmt(amount, plan.currency),
-        "currency": plan.currency,
-        "refund_id": entry.refund_id,
-        "age_days": max(0, (as_of - since).days),
-        "due_by": None if plan.due_by is None else plan.due_by.isoformat(),
-        "overdue": overdue,
-        "note": entry.error,
-    }
+    rows = []
+    for leg in entry.legs:
+        amount = leg.sent_amount if leg.sent_amount is not None else leg.amount
+        since = leg.sent_at or leg.created_at
+        overdue = plan.due_by is not None and as_of.date() > plan.due_by and leg.refund_status != "succeeded"
+        rows.append(
+            {
+                "order_id": plan.order_id,
+                "payer": leg.payer,
+                "state": leg.state,
+                "status": leg.refund_status,
+                "amount": fmt(amount, plan.currency),
+                "currency": plan.currency,
+                "refund_id": leg.refund_id,
+                "age_days": max(0, (as_of - since).days),
+                "due_by": None if plan.due_by is None else plan.due_by.isoformat(),
+                "overdue": overdue,
+                "note": leg.error,
+            }
+        )
+    return rows
 
 
-async def _sync(target: Target, conn: Connection, journal: Journal, entries: list[Entry]) -> list[str]:
-    """Poll every refund not yet final and record its state; the problems met, one line each."""
-    supplier = open_adapter(target.adapter, conn)
-    gate = asyncio.Semaphore(conn.concurrency)
+class _Provider(Protocol):
+    async def get_refund(self, refund_id: str) -> RefundState: ...
+
+
+async def _poll(provider: _Provider, journal: Journal, legs: list[tuple[str, Leg]], concurrency: int) -> list[str]:
+    """Poll every leg not yet final at its provider and record its state; the problems met, one line each."""
+    gate = asyncio.Semaphore(concurrency)
     problems: list[str] = []
 
-    async def one(entry: Entry) -> None:
-        assert entry.refund_id is not None
+    async def one(order_id: str, leg: Leg) -> None:
+        assert leg.refund_id is not None
         async with gate:
             try:
-                state = await supplier.get_refund(entry.refund_id)
+                state = await provider.get_refund(leg.refund_id)
             except AuthError:
                 raise
-            except ApiError as exc:  # includes TransportError: this refund stays as it was
-                problems.append(f"{entry.order_id}: {exc}")
+            except ApiError as exc:  # includes TransportError: this leg stays as it was
+                problems.append(f"{order_id} ({leg.payer}): {exc}")
                 return
-        journal.record_status(entry.order_id, status=state.status, answer=state.raw)
+        journal.record_status(order_id, status=state.status, answer=state.raw, payer=leg.payer)
 
     try:
         async with asyncio.TaskGroup() as group:
-            for entry in entries:
-                group.create_task(one(entry))
+            for order_id, leg in legs:
+                group.create_task(one(order_id, leg))
     except BaseExceptionGroup as exc:
         raise exc.exceptions[0] from None
-    finally:
-        await supplier.aclose()
     return problems
 
 
+def _open_legs(journal: Journal, payer: str) -> list[tuple[str, Leg]]:
+    return [
+        (e.order_id, leg)
+        for e in journal.entries()
+        for leg in e.legs
+        if leg.payer == payer and leg.refund_id and leg.refund_status not in FINAL_STATUSES
+    ]
+
+
+async def _sync(supplier: tuple[Target, Connection], payments: Payments | None, journal: Journal) -> list[str]:
+    """Poll both providers: the supplier for supplier legs, the payments provider for platform legs."""
+    target, conn = supplier
+    adapter = open_adapter(target.adapter, conn)
+    try:
+        problems = await _poll(adapter, journal, _open_legs(journal, "supplier"), conn.concurrency)
+    finally:
+        await adapter.aclose()
+    if payments is None:
+        return problems
+    provider = open_payments(payments[0].provider, payments[1])
+    try:
+        return problems + await _poll(provider, journal, _open_legs(journal, "platform"), payments[1].concurrency)
+    finally:
+        await provider.aclose()
+
+
 def follow(
-    journal_path: Path, as_of: datetime, connect: Connect | None = None
+    journal_path: Path, as_of: datetime, connect: Connect | None = None, connect_payments: ConnectPayments | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every journaled refund's row at ``as_of``; with ``connect``, the API is asked first about those
-    not yet final (the problems met, one line each, come second)."""
+    """Every journaled leg's row at ``as_of``; with ``connect``, the providers are asked first about the legs
+    not yet final: the supplier, and (``connect_payments``) the payments provider (the problems met, one line
+    each, come second)."""
     journal = Journal.open(journal_path, create=False)
     problems: list[str] = []
     try:
         if connect is not None:
-            target, conn = connect(journal.meta("api"), journal.meta("adapter"))
-            open_refunds = [e for e in journal.entries() if e.refund_id and e.refund_status not in FINAL_STATUSES]
-            problems = asyncio.run(_sync(target, conn, journal, open_refunds))
-        rows = [track_row(e, as_of) for e in journal.entries()]
+            supplier = connect(journal.meta("api"), journal.meta("adapter"))
+            payments = None
+            if _open_legs(journal, "platform"):
+                payments = (
+                    None
+                    if connect_payments is None
+                    else connect_payments(journal.meta("payments"), journal.meta("payments_api"))
+                )
+                if payments is None:
+                    problems.append("platform legs: no payments provider to ask (--payments, or the journal's)")
+            problems += asyncio.run(_sync(supplier, payments, journal))
+        rows = [row for e in journal.entries() for row in track_rows(e, as_of)]
     finally:
         journal.close()
     return rows, problems

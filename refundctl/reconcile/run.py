@@ -1,0 +1,106 @@
+"""Reconcile a submit journal: what was decided against what each payer's provider confirmed.
+
+Per order: the decided refund, each leg's decided and confirmed amount, and the difference.
+A leg is confirmed by the amount its provider accepted (the body the journal sent) once the
+provider reports the refund ``succeeded`` (``track --sync`` records that); anything else
+(pending, failed, rejected, never sent, paid by hand) confirms nothing. An order reconciles
+when its confirmed total equals its decided refund. Totals per payer and currency say what
+the supplier and the platform each paid out; the platform's is what finance asks for first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from refundctl.money import ZERO, fmt
+from refundctl.submit.journal import PAYERS, Entry, Journal, Leg
+
+COLUMNS = (
+    "order_id",
+    "currency",
+    "decided",
+    "supplier_decided",
+    "supplier_confirmed",
+    "platform_decided",
+    "platform_confirmed",
+    "difference",
+    "reconciled",
+    "note",
+)
+TOTAL_COLUMNS = ("payer", "currency", "orders", "decided", "confirmed", "difference")
+
+
+def confirmed(leg: Leg) -> Decimal:
+    return leg.sent_amount if leg.refund_status == "succeeded" and leg.sent_amount is not None else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    order_id: str
+    currency: str
+    decided: dict[str, Decimal]  # by payer
+    confirmed: dict[str, Decimal]  # by payer
+    note: str
+
+    @property
+    def difference(self) -> Decimal:
+        return sum(self.decided.values(), ZERO) - sum(self.confirmed.values(), ZERO)
+
+    def to_row(self) -> dict[str, Any]:
+        cur = self.currency
+        row: dict[str, Any] = {
+            "order_id": self.order_id,
+            "currency": cur,
+            "decided": fmt(sum(self.decided.values(), ZERO), cur),
+        }
+        for payer in PAYERS:
+            row[f"{payer}_decided"] = fmt(self.decided.get(payer, ZERO), cur)
+            row[f"{payer}_confirmed"] = fmt(self.confirmed.get(payer, ZERO), cur)
+        row |= {"difference": fmt(self.difference, cur), "reconciled": self.difference == 0, "note": self.note}
+        return row
+
+
+def reconcile(entry: Entry) -> Reconciled:
+    decided: dict[str, Decimal] = {leg.payer: leg.amount for leg in entry.legs}
+    done: dict[str, Decimal] = {leg.payer: confirmed(leg) for leg in entry.legs}
+    open_legs = [
+        f"{leg.payer} {leg.state}{f' ({leg.refund_status})' if leg.refund_status else ''}"
+        for leg in entry.legs
+        if confirmed(leg) != leg.amount
+    ]
+    return Reconciled(entry.order_id, entry.plan.currency, decided, done, "; ".join(open_legs))
+
+
+def reconcile_journal(path: Path) -> list[Reconciled]:
+    """Every journaled order, reconciled, in planning order."""
+    journal = Journal.open(path, create=False)
+    try:
+        return [reconcile(e) for e in journal.entries()]
+    finally:
+        journal.close()
+
+
+def totals(orders: Iterable[Reconciled]) -> list[dict[str, Any]]:
+    """One row per (payer, currency): orders with a leg of that payer, decided, confirmed, difference."""
+    sums: dict[tuple[str, str], list[Any]] = {}
+    for order in orders:
+        for payer, amount in order.decided.items():
+            entry = sums.setdefault((payer, order.currency), [0, ZERO, ZERO])
+            entry[0] += 1
+            entry[1] += amount
+            entry[2] += order.confirmed.get(payer, ZERO)
+    return [
+        {
+            "payer": payer,
+            "currency": cur,
+            "orders": count,
+            "decided": fmt(decided, cur),
+            "confirmed": fmt(done, cur),
+            "difference": fmt(decided - done, cur),
+        }
+        for (payer, cur), (count, decided, done) in sorted(sums.items(), key=lambda item: (item[0][1], item[0][0]))
+    ]
