@@ -1,12 +1,14 @@
-"""The submit flow: plan each eligible refund in the journal, then send them all.
+"""The submit flow: plan each eligible refund's legs in the journal, then send them all.
 
 ``run`` is the flow a command calls (decide or fetch, plan, confirm, journal, send);
-``journal`` keeps every step so that a crash or a rerun never loses or doubles money;
-``plan`` turns decisions into journal plans (deterministic idempotency keys);
-``pipeline`` sends planned and in-flight refunds through any supplier adapter,
-bounded in concurrency and paced by the shared rate limiter; ``quote`` is the quote
-check and re-quote (shared with smoke); ``fetch`` gets orders from the supplier;
-``fates`` says what became of every order; ``progress`` draws the bar.
+``journal`` keeps every step of every leg so that a crash or a rerun never loses or
+doubles money; ``plan`` turns decisions into journal plans (the supplier's and the
+platform's shares, each with its deterministic idempotency key); ``legs`` says which
+platform legs cannot be sent before anything is; ``pipeline`` sends planned and
+in-flight legs, the supplier's first, through any supplier adapter and payments
+provider, bounded in concurrency and paced by the shared rate limiter; ``quote`` is
+the quote check and re-quote (shared with smoke); ``fetch`` gets orders from the
+supplier; ``fates`` says what became of every order; ``progress`` draws the bar.
 """
 
 from refundctl.submit.fates import Fate, fate_of_decision, fate_of_entry, summarize
