@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from generate import orders as generated_orders
+from generate import refundable
 
 TOKEN = "bench-token"
 MAX_ORDERS = 100_000  # POSTs need one order each (one live refund per order)
@@ -54,8 +54,8 @@ async def _load(
 
 
 async def _run(base_url: str, seconds: float, connections: int, order_count: int) -> tuple[tuple[int, int, float], ...]:
-    # 1.00 is below what any generated order paid, whatever its kind.
-    bodies = [json.dumps({"order_id": f"B-{n:07d}", "amount": "1.00", "currency": "CNY"}) for n in range(order_count)]
+    # 1.00 is below what the supplier owes for any of these orders (the sandbox caps refunds by that).
+    bodies = [json.dumps({"order_id": f"BENCH-{n}", "amount": "1.00", "currency": "CNY"}) for n in range(order_count)]
     headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "bench-get"}
     async with (
         aiohttp.ClientSession(base_url, headers=headers) as session,
@@ -71,7 +71,7 @@ def measure(seconds: float = 5.0, connections: int = 32, order_count: int = MAX_
     """Start the sandbox on a free port and measure GET and POST refund throughput."""
     with tempfile.TemporaryDirectory() as tmp:
         orders = Path(tmp) / "orders.jsonl"
-        orders.write_text("".join(json.dumps(order) + "\n" for order in generated_orders(order_count)))
+        orders.write_text("".join(json.dumps(order) + "\n" for order in refundable(order_count)))
         proc = subprocess.Popen(
             [sys.executable, "-m", "refundctl", "sandbox", "serve", "--orders", str(orders), "--print-config"],
             stdout=subprocess.PIPE,
