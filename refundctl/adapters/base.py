@@ -17,7 +17,8 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from refundctl.client import EventHooks, RateLimiter, build_client
+from refundctl.client import EventHooks, RateLimiter, RetryPolicy, build_client, redact
+from refundctl.errors import AuthError
 
 # Suppliers answer pending, succeeded or failed; payment providers (Stripe) also requires_action and canceled.
 RefundStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled"]
@@ -75,6 +76,17 @@ class Connection:
     backoff: float = 0.25  # first retry wait in seconds; doubles per attempt, plus as much jitter
     event_hooks: EventHooks | None = None  # httpx event hooks, e.g. smoke's record of each exchange
 
+    def retry_policy(self, **rules: Any) -> RetryPolicy:
+        """The adapter's retry ``rules`` (which answers retry, how waits are read and answers described),
+        within the user's limits."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            max_time=self.max_time,
+            backoff_initial=self.backoff,
+            jitter=self.backoff,
+            **rules,
+        )
+
     def open_client(self) -> httpx.AsyncClient:
         return build_client(
             self.base_url, self.token, concurrency=self.concurrency, timeout=self.timeout, event_hooks=self.event_hooks
@@ -95,3 +107,23 @@ class Supplier(Protocol):
     async def get_refund(self, refund_id: str) -> RefundState: ...
 
     async def aclose(self) -> None: ...
+
+
+def error_object(response: httpx.Response) -> dict[str, Any]:
+    """The ``{"error": {...}}`` object of an error answer (the sandbox's and Stripe's shape), or ``{}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def refuse_if_unauthorized(response: httpx.Response, who: str, description: str, token: str) -> None:
+    """401/403: AuthError (``who`` refused the credential), with the answer's own words and type, token redacted."""
+    if response.status_code in (401, 403):
+        raise AuthError(
+            redact(f"{who} (HTTP {response.status_code}){description}", token),
+            status=response.status_code,
+            error_type=error_object(response).get("type"),
+        )

@@ -27,7 +27,7 @@ import httpx
 
 from refundctl.adapters.base import Connection, Quote, RefundRequest, RefundState, RefundStatus
 from refundctl.adapters.duffel_orders import conditions_policy, to_order
-from refundctl.client import RetryPolicy, parse_retry_after, redact, send_with_retry
+from refundctl.client import parse_retry_after, redact, send_with_retry
 from refundctl.errors import ApiError, AuthError, QuoteRejected
 from refundctl.money import fmt, parse_amount
 from refundctl.policy.model import Policy
@@ -104,15 +104,7 @@ class DuffelAdapter:
         self._client = client or connection.open_client()
         self._client.headers.update({"Duffel-Version": DUFFEL_VERSION, "Accept": "application/json"})
         self._clock = clock
-        self._policy = RetryPolicy(
-            retryable=_retryable,
-            retry_after=rate_limit_wait,
-            describe=describe,
-            max_attempts=connection.max_attempts,
-            max_time=connection.max_time,
-            backoff_initial=connection.backoff,
-            jitter=connection.backoff,
-        )
+        self._policy = connection.retry_policy(retryable=_retryable, retry_after=rate_limit_wait, describe=describe)
         self._orders: dict[str, dict[str, Any]] = {}  # Duffel order objects fetched, by id
         self._cancellations: dict[str, dict[str, Any]] = {}  # order cancellations seen, by id
 

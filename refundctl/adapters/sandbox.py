@@ -10,23 +10,21 @@ from urllib.parse import quote as urlquote
 
 import httpx
 
-from refundctl.adapters.base import Connection, Quote, RefundRequest, RefundState, RefundStatus
-from refundctl.client import RetryPolicy, redact, send_with_retry
+from refundctl.adapters.base import (
+    Connection,
+    Quote,
+    RefundRequest,
+    RefundState,
+    RefundStatus,
+    error_object,
+    refuse_if_unauthorized,
+)
+from refundctl.client import redact, send_with_retry
 from refundctl.client._retry import RETRYABLE_STATUSES
-from refundctl.errors import ApiError, AuthError, QuoteRejected
+from refundctl.errors import ApiError, QuoteRejected
 from refundctl.money import fmt
 
 STATUSES = ("pending", "succeeded", "failed")
-
-
-def _error(response: httpx.Response) -> dict[str, Any]:
-    """The ``{"error": {...}}`` object of an error answer, or ``{}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
 
 
 def _amount(value: object) -> Decimal:
@@ -38,7 +36,7 @@ def _amount(value: object) -> Decimal:
 
 
 def _describe(response: httpx.Response) -> str:
-    error = _error(response)
+    error = error_object(response)
     if not error:
         return ""
     return f" ({error.get('type', 'error')}: {error.get('message', '')})"
@@ -48,7 +46,7 @@ def _retryable(response: httpx.Response) -> bool:
     if response.status_code in RETRYABLE_STATUSES:
         return True
     # The first request with this key is still being processed: ask again shortly.
-    return response.status_code == 409 and _error(response).get("type") == "idempotency_key_in_use"
+    return response.status_code == 409 and error_object(response).get("type") == "idempotency_key_in_use"
 
 
 class SandboxAdapter:
@@ -59,14 +57,7 @@ class SandboxAdapter:
         self._client = client or connection.open_client()
         self._base = connection.base_url.rstrip("/")
         self._fixed = {path: httpx.URL(self._base + path) for path in ("/v1/refunds", "/v1/refund_quotes")}
-        self._policy = RetryPolicy(
-            retryable=_retryable,
-            describe=_describe,
-            max_attempts=connection.max_attempts,
-            max_time=connection.max_time,
-            backoff_initial=connection.backoff,
-            jitter=connection.backoff,
-        )
+        self._policy = connection.retry_policy(retryable=_retryable, describe=_describe)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -94,22 +85,17 @@ class SandboxAdapter:
             label=f"{method} {path}",
             token=self._conn.token,
         )
-        if response.status_code in (401, 403):
-            raise AuthError(
-                self._redact(f"the API refused the token (HTTP {response.status_code}){_describe(response)}"),
-                status=response.status_code,
-                error_type=_error(response).get("type"),
-            )
+        refuse_if_unauthorized(response, "the API refused the token", _describe(response), self._conn.token)
         if response.status_code >= 400 and response.status_code not in passthrough:
             raise self._api_error(method, path, response)
         return response, attempts
 
     def _api_error(self, method: str, path: str, response: httpx.Response) -> ApiError:
-        kind = QuoteRejected if _error(response).get("type") == "quote_invalid" else ApiError
+        kind = QuoteRejected if error_object(response).get("type") == "quote_invalid" else ApiError
         return kind(
             self._redact(f"{method} {path}: HTTP {response.status_code}{_describe(response)}"),
             status=response.status_code,
-            error_type=_error(response).get("type"),
+            error_type=error_object(response).get("type"),
         )
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
@@ -169,7 +155,7 @@ class SandboxAdapter:
 
     async def _existing(self, request: RefundRequest, response: httpx.Response) -> RefundState:
         """A refusal that may mean "done already": success only if the live refund is this very refund."""
-        error = _error(response)
+        error = error_object(response)
         kind, refund_id = error.get("type"), error.get("refund_id")
         if kind == "order_already_refunded" and isinstance(refund_id, str):
             candidates = [await self.get_refund(refund_id)]

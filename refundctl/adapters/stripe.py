@@ -28,10 +28,10 @@ from urllib.parse import quote as urlquote
 
 import httpx
 
-from refundctl.adapters.base import Connection, RefundState, RefundStatus
+from refundctl.adapters.base import Connection, RefundState, RefundStatus, error_object, refuse_if_unauthorized
 from refundctl.adapters.payments import PaymentRefundRequest
 from refundctl.adapters.stripe_units import from_minor, to_minor
-from refundctl.client import RetryPolicy, redact, send_with_retry
+from refundctl.client import redact, send_with_retry
 from refundctl.errors import ApiError, AuthError
 
 STRIPE_API = "https://api.stripe.com"
@@ -55,19 +55,9 @@ def should_retry(response: httpx.Response) -> bool:
     return response.status_code in (409, 429) or response.status_code >= 500
 
 
-def stripe_error(response: httpx.Response) -> dict[str, Any]:
-    """The ``{"error": {...}}`` object of an error answer, or ``{}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
-
-
 def describe(response: httpx.Response) -> str:
     """`` (invalid_request_error/charge_already_refunded: message; request req_...)``, or ``""``."""
-    error = stripe_error(response)
+    error = error_object(response)
     if not error:
         return ""
     kind = "/".join(str(error[k]) for k in ("type", "code") if error.get(k))
@@ -92,14 +82,7 @@ class StripeAdapter:
         self._client = client or connection.open_client()
         self._client.headers.update({"Stripe-Version": STRIPE_VERSION})
         self._base = connection.base_url.rstrip("/")
-        self._policy = RetryPolicy(
-            retryable=should_retry,
-            describe=describe,
-            max_attempts=connection.max_attempts,
-            max_time=connection.max_time,
-            backoff_initial=connection.backoff,
-            jitter=connection.backoff,
-        )
+        self._policy = connection.retry_policy(retryable=should_retry, describe=describe)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -140,14 +123,9 @@ class StripeAdapter:
             label=f"Stripe {method} {path}",
             token=self._conn.token,
         )
-        if response.status_code in (401, 403):
-            raise AuthError(
-                self._redact(f"Stripe refused the key (HTTP {response.status_code}){describe(response)}"),
-                status=response.status_code,
-                error_type=stripe_error(response).get("type"),
-            )
+        refuse_if_unauthorized(response, "Stripe refused the key", describe(response), self._conn.token)
         if response.status_code >= 400:
-            error = stripe_error(response)
+            error = error_object(response)
             raise ApiError(
                 self._redact(f"Stripe {method} {path}: HTTP {response.status_code}{describe(response)}"),
                 status=response.status_code,
