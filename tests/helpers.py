@@ -8,12 +8,14 @@ what it is about.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from refundctl.engine import Decision, decide
 from refundctl.orders.parse import parse_order
@@ -158,3 +160,24 @@ GOODWILL: dict[str, Any] = flight(
         }
     ],
 )  # fmt: skip
+
+
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+A = TypeVar("A", bound=_Closable)
+T = TypeVar("T")
+
+
+def with_adapter(make: Callable[[], A], fn: Callable[[A], Awaitable[T]]) -> T:
+    """``fn`` on an adapter made inside a fresh event loop (its client belongs to it), closed afterwards."""
+
+    async def go() -> T:
+        adapter = make()
+        try:
+            return await fn(adapter)
+        finally:
+            await adapter.aclose()
+
+    return asyncio.run(go())

@@ -5,7 +5,6 @@ No test reaches the internet: respx answers every request and refuses unmocked o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
+from helpers import with_adapter
 
 from refundctl.adapters import PAYMENTS, Connection, PaymentRefundRequest, open_payments
 from refundctl.adapters.stripe import STRIPE_API, STRIPE_VERSION, StripeAdapter
@@ -56,19 +56,13 @@ def stripe_error(status: int, error_type: str, code: str | None, message: str, *
 
 
 def call(fn: Callable[[StripeAdapter], Awaitable[T]], attempts: int = 4) -> T:
-    async def go() -> T:
-        adapter = StripeAdapter(Connection(STRIPE_API, KEY, RateLimiter(None), max_attempts=attempts, backoff=0.001))
-        try:
-            return await fn(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(go())
+    conn = Connection(STRIPE_API, KEY, RateLimiter(None), max_attempts=attempts, backoff=0.001)
+    return with_adapter(lambda: StripeAdapter(conn), fn)
 
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(using="httpx", base_url=STRIPE_API, assert_all_called=False) as router:
+    with respx.mock(using="httpx", base_url=STRIPE_API, assert_all_called=False) as router:  # refuses the unmocked
         yield router
 
 
