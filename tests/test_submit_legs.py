@@ -10,13 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 from conftest import PAYMENTS_TOKEN, RunningSandbox, SandboxFactory
 from helpers import GOODWILL, cli_env, flight
 
 from refundctl.cli.main import cli
-from refundctl.errors import ExitCode
-from refundctl.submit.journal import SCHEMA_VERSION, Journal
+from refundctl.config import PaymentsTarget
+from refundctl.errors import ConfigError, ExitCode
+from refundctl.submit.journal import SCHEMA_VERSION, Journal, Plan, PlatformPlan
+from refundctl.submit.run import confirm
 
 AS_OF = "2026-11-25T12:00:00Z"
 SUPPLIER_ONLY = flight(
@@ -215,3 +218,29 @@ def test_a_dry_run_shows_both_legs_it_would_send(sandbox_factory: SandboxFactory
         {"payer": "platform", "amount": "20.00", "state": "would_send", "id": None},
     ]
     assert box.store.refunds_for("GW-1") == [] and box.ledger.refunds_of("pi_3GW1") == []
+
+
+def test_a_live_key_is_confirmed_by_asking_with_the_platforms_totals() -> None:
+    plans = [
+        Plan("A", "rfk_a", Decimal("10.00"), "CNY", "partial", None, (), None,
+             PlatformPlan("pfk_a", Decimal("20.00"), "pi_a")),
+        Plan("B", "rfk_b", Decimal("5.000"), "KWD", "partial", None, (), None,
+             PlatformPlan("pfk_b", Decimal("1.250"), "pi_b")),
+    ]  # fmt: skip
+    live = PaymentsTarget("stripe", "https://api.stripe.com", "sk_live_x")
+    asked: list[str] = []
+
+    def ask(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    with pytest.raises(ConfigError, match="not confirmed: nothing sent"):
+        confirm("http://127.0.0.1:1", plans, False, ask, live)
+    assert asked == [
+        "Submit the platform's share of 2 refund(s), 20.00 CNY, 1.250 KWD, with a LIVE stripe key to "
+        "https://api.stripe.com?"
+    ]
+    confirm("http://127.0.0.1:1", plans, False, lambda q: True, live)  # yes: goes ahead
+    confirm("http://127.0.0.1:1", plans, True, None, live)  # --yes: nobody is asked
+    test_key = PaymentsTarget("stripe", "https://api.stripe.com", "sk_test_x")
+    confirm("http://127.0.0.1:1", plans, False, None, test_key)  # test mode moves no real money
