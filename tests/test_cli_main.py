@@ -111,7 +111,7 @@ def test_usage_errors_read_like_every_other_error(args: list[str], message: str)
 
 @pytest.mark.parametrize(
     "argv",
-    [["check"], ["explain"], ["submit"], ["track"], ["smoke"], ["sandbox", "serve"], ["policy", "path"],
+    [["check"], ["explain"], ["submit"], ["track"], ["reconcile"], ["smoke"], ["sandbox", "serve"], ["policy", "path"],
      ["policy", "validate"], ["policy", "test"]],
 )  # fmt: skip
 def test_every_commands_help_ends_with_examples(argv: list[str]) -> None:

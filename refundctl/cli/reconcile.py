@@ -12,10 +12,16 @@ from refundctl.output import render
 from refundctl.reconcile import COLUMNS, TOTAL_COLUMNS, reconcile_journal, totals
 from refundctl.track import find_journal
 
-from .options import output_option
+from .options import examples, output_option
 
 
-@click.command("reconcile")
+@click.command(
+    "reconcile",
+    epilog=examples(
+        "refundctl reconcile --journal run.journal.sqlite",
+        "refundctl reconcile --journal run.journal.sqlite --totals -o csv",
+    ),
+)
 @click.option(
     "--journal",
     "journal_path",

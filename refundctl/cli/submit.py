@@ -71,6 +71,7 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
     epilog=examples(
         "refundctl submit orders.jsonl --api http://127.0.0.1:8080 --dry-run",
         "refundctl submit orders.jsonl --journal run.journal.sqlite --rate 20/s --yes",
+        "refundctl submit orders.jsonl --payments stripe --journal run.journal.sqlite",
     )
 )
 @click.argument("orders", nargs=-1, required=True)
