@@ -81,7 +81,8 @@ def test_json_with_no_orders_is_an_empty_array(tmp_path: Path) -> None:
     path.write_text("[]", encoding="utf-8")
     result = run(str(path), "--as-of", AS_OF, "-o", "json")
     assert (result.exit_code, result.stdout) == (0, "[]\n")
-    assert result.stderr == "refundctl: 0 order(s) decided: none; refundable now 0\n"
+    warning = f"refundctl: warning: {path}: no orders in this input\n"
+    assert result.stderr == warning + "refundctl: 0 order(s) decided: none; refundable now 0\n"
 
 
 def test_jsonl(orders: Path) -> None:
@@ -210,7 +211,7 @@ def test_invalid_json_in_an_array_is_located(tmp_path: Path) -> None:
     result = run(str(path), "--as-of", AS_OF)
     assert result.exit_code == 2
     assert result.stdout == ""
-    message = "invalid JSON: Expecting property name enclosed in double quotes"
+    message = "[1]: invalid JSON: unexpected character, expected a string key (column 2)"
     assert result.stderr == f"refundctl: error: {path}:3: {message}\n"
 
 
@@ -220,7 +221,7 @@ def test_bad_csv_column(tmp_path: Path) -> None:
     result = run(str(path), "--as-of", AS_OF)
     assert result.exit_code == 2
     assert result.stdout == ""
-    message = "unknown column(s) colour; expected columns among: id,"
+    message = "unknown column(s) 'colour'; expected columns among: id,"
     assert result.stderr.startswith(f"refundctl: error: {path}:1: {message}")
 
 

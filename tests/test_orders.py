@@ -263,7 +263,7 @@ def test_invalid_json_mid_array_names_the_line_of_the_error(tmp_path: Path) -> N
     path.write_text(text, encoding="utf-8")
     recs = records(path)
     assert [r.order.id for r in recs if r.order] == ["A"]
-    assert only_problem(recs) == f"{path}:4: invalid JSON: Expecting value"
+    assert only_problem(recs) == f"{path}:4: [1]: invalid JSON: unexpected character, expected a JSON value (column 10)"
 
 
 def test_unclosed_array(tmp_path: Path) -> None:
@@ -277,7 +277,7 @@ def test_unclosed_array(tmp_path: Path) -> None:
 def test_invalid_json_document_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "one.json"
     path.write_text('{\n  "id": "X",\n  "kind" "flight"\n}\n', encoding="utf-8")
-    assert only_problem(records(path)).startswith(f"{path}:3: invalid JSON: Expecting ':' delimiter")
+    assert only_problem(records(path)).startswith(f"{path}:3: invalid JSON: unexpected character, expected ':' after key")
 
 
 def test_unknown_field_is_named_with_its_path(tmp_path: Path) -> None:
@@ -377,7 +377,7 @@ def test_csv_unknown_column(tmp_path: Path) -> None:
     path = tmp_path / "o.csv"
     path.write_text("id,kind,colour\nX,flight,red\n", encoding="utf-8")
     problem = only_problem(records(path))
-    assert problem.startswith(f"{path}:1: unknown column(s) colour; expected columns among: id, kind, supplier,")
+    assert problem.startswith(f"{path}:1: unknown column(s) 'colour'; expected columns among: id, kind, supplier,")
 
 
 def test_csv_bad_cell_names_row_and_column(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from refundctl.errors import OrderError, Problem
 from refundctl.orders.dedup import Dedup, chunks
-from refundctl.orders.raw import close_input, open_input
+from refundctl.orders.raw import NotText, close_input, open_input, text_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ def read_order_ids(paths: Sequence[str]) -> list[IdLine]:
         source = "<stdin>" if path == "-" else path
         stream = open_input(path, "order ids")
         try:
-            for number, text in enumerate(stream, 1):
+            for number, text in enumerate(text_lines(stream), 1):
                 value = text.strip()
                 if not value or value.startswith("#"):
                     continue
@@ -35,8 +35,8 @@ def read_order_ids(paths: Sequence[str]) -> list[IdLine]:
                     problems.append(Problem(source, number, None, f"expected one order id per line, got {value!r}"))
                 else:
                     ids.append(IdLine(source, number, value))
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(source, None, None, f"not UTF-8 text: {exc.reason}"))
+        except NotText as exc:
+            problems.append(Problem(source, exc.line, None, str(exc)))
         finally:
             close_input(path, stream)
     dedup = Dedup()

@@ -1,8 +1,14 @@
-"""Orders as JSON: one document, a streamed array, or JSON Lines; every record located by its line."""
+"""Orders as JSON: one document, a streamed array, or JSON Lines; every record located by its line.
+
+Records leave here as undecoded text (bytes): ``jsonvalue`` decodes every one of them the
+same way, whichever the format, so a record gets the same answer as a JSON Lines line,
+a JSON array element or a whole file.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from refundctl.orders.raw import RawItem
@@ -11,86 +17,136 @@ from refundctl.orders.raw import RawItem
 def is_json(line: str) -> bool:
     try:
         json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
 
 def jsonl_records(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        yield (source, number, line.encode(), None)
+        if line.strip():
+            yield RawItem(source, number, line.encode())
 
 
 def json_document(source: str, lines: Iterable[str], start_line: int) -> Iterator[RawItem]:
-    """A whole file that is one JSON value: an order object (or an array, handled as one)."""
-    text = "".join(lines)
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        yield (source, getattr(exc, "lineno", start_line), None, f"invalid JSON: {exc}")
-        return
-    for item in value if isinstance(value, list) else [value]:
-        yield (source, start_line, item, None)
+    """A whole input that is one JSON value (an order object, or what it is instead)."""
+    yield RawItem(source, start_line, "".join(lines).encode())
+
+
+# A complete string (JSON strings never span lines), a structural character, or a lone quote.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]|"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class _ArrayError(Exception):
+    pass
+
+
+class _Splitter:
+    """Finds where each element of a JSON array begins and ends, line by line, without decoding.
+
+    Linear in the input: each line is scanned once, and a line inside an element with no
+    bracket cannot change the nesting, so it is kept without being tokenised at all.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0  # 0: before the array or after it; 1: between elements; 2+: inside one
+        self.closed = False
+        self.expect_value = True  # after '[' or ','
+        self.elements = 0  # elements begun so far
+        self.parts: list[str] = []  # the open element's text from earlier lines
+        self.begin = -1  # where the open element's text starts on the current line; -1: none open
+        self.start_line = 0
+
+    def feed(self, number: int, line: str) -> Iterator[tuple[int, str]]:
+        """(first line, text) of every element that ends on this line."""
+        if self.begin >= 0:
+            self.begin = 0
+        if self.depth >= 2 and _BRACKET.search(line) is None:
+            self.parts.append(line)
+            return
+        last = 0
+        for match in _TOKEN.finditer(line):
+            if self.depth <= 1:
+                self._gap(number, line, last, match.start())
+            last = match.end()
+            token = match.group()
+            if token[0] == '"':
+                if self.depth == 1 and self.begin < 0:
+                    self._open(number, match.start())
+                if len(token) == 1:  # an unterminated string: the rest of the line is in it
+                    last = len(line)
+                    break
+            elif token in "[{":
+                if self.depth == 0:
+                    if self.closed or token == "{":
+                        raise _ArrayError("invalid JSON: extra data after the array's closing ]")
+                elif self.depth == 1 and self.begin < 0:
+                    self._open(number, match.start())
+                self.depth += 1
+            elif token in "]}":
+                if self.depth == 0:
+                    raise _ArrayError(f"invalid JSON: unexpected {token}")
+                if self.depth == 1:
+                    if token == "}":
+                        raise _ArrayError("invalid JSON: unexpected }")
+                    if self.begin >= 0:
+                        yield self._close(line, match.start())
+                    elif self.expect_value and self.elements:
+                        raise _ArrayError("invalid JSON: a value is missing before ]")
+                    self.closed = True
+                self.depth -= 1
+                if self.depth == 1:
+                    yield self._close(line, match.end())
+            elif self.depth == 1:  # a comma between elements
+                if self.begin >= 0:
+                    yield self._close(line, match.start())
+                elif self.expect_value:
+                    raise _ArrayError("invalid JSON: a value is missing before ,")
+                self.expect_value = True
+        if self.depth <= 1:
+            self._gap(number, line, last, len(line))
+        if self.begin >= 0:
+            self.parts.append(line[self.begin :])
+
+    def _gap(self, number: int, line: str, start: int, end: int) -> None:
+        """Text between tokens where no element is open: a number, true, false, null, or not JSON."""
+        text = line[start:end]
+        stripped = text.lstrip()
+        if not stripped or self.begin >= 0:
+            return
+        if self.depth == 0:
+            raise _ArrayError("invalid JSON: extra data after the array's closing ]")
+        self._open(number, start + len(text) - len(stripped))
+
+    def _open(self, number: int, column: int) -> None:
+        if not self.expect_value:
+            raise _ArrayError("invalid JSON: expected , or ] between elements")
+        self.begin, self.start_line, self.parts = column, number, []
+        self.expect_value = False
+
+    def _close(self, line: str, end: int) -> tuple[int, str]:
+        text = "".join(self.parts) + line[self.begin : end]
+        self.begin, self.parts = -1, []
+        self.elements += 1
+        return self.start_line, text
 
 
 def json_array(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
-    """Decode a JSON array element by element, tracking each element's first line."""
-    decoder = json.JSONDecoder()
-    buf = ""
-    line = 1  # line number at buf[0]
-    it = iter(lines)
-    pos = 0
-    exhausted = False
-    opened = False
-
-    def refill() -> bool:
-        nonlocal buf, pos, line, exhausted
-        chunk = "".join(_take(it, 512))
-        if not chunk:
-            exhausted = True
-            return False
-        line += buf.count("\n", 0, pos)
-        buf = buf[pos:] + chunk
-        pos = 0
-        return True
-
-    while True:
-        while pos < len(buf) and buf[pos] in " \t\r\n,":
-            if buf[pos] == "," and not opened:
-                break
-            pos += 1
-        if pos >= len(buf):
-            if exhausted or not refill():
-                yield (source, line + buf.count("\n", 0, pos), None, "invalid JSON: the array is not closed with ]")
-                return
-            continue
-        if not opened:
-            if buf[pos] != "[":
-                yield (source, line, None, "invalid JSON: expected [")
-                return
-            opened = True
-            pos += 1
-            continue
-        if buf[pos] == "]":
-            return
-        try:
-            value, end = decoder.raw_decode(buf, pos)
-        except json.JSONDecodeError as exc:
-            if not exhausted and refill():
-                continue
-            # The line of the error itself, not of the element it is in.
-            yield (source, line + buf.count("\n", 0, exc.pos), None, f"invalid JSON: {exc.msg}")
-            return
-        element_line = line + buf.count("\n", 0, pos)
-        # A value ending exactly at the buffer end may be a truncated number; read on to be sure.
-        if end == len(buf) and not exhausted and refill():
-            continue
-        yield (source, element_line, value, None)
-        pos = end
+    """Each element of a JSON array as its own record, located by its first line and its index."""
+    splitter = _Splitter()
+    number = 0
+    try:
+        for number, line in enumerate(lines, 1):
+            for start_line, text in splitter.feed(number, line):
+                yield RawItem(source, start_line, text.encode(), element=splitter.elements - 1)
+    except _ArrayError as exc:
+        yield RawItem(source, number, None, ((_at(splitter.elements), str(exc)),))
+        return
+    if not splitter.closed:
+        message = "invalid JSON: the array is not closed with ]"
+        yield RawItem(source, number, None, ((_at(splitter.elements), message),))
 
 
-def _take(it: Iterator[str], n: int) -> Iterator[str]:
-    for _, item in zip(range(n), it, strict=False):
-        yield item
+def _at(index: int) -> str:
+    return f"[{index}]"

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import orjson
-
+from refundctl import jsonvalue
 from refundctl.errors import OrderError, Problem
 from refundctl.orders.csv_format import csv_field, csv_records
 from refundctl.orders.dedup import Dedup, chunks
 from refundctl.orders.json_formats import is_json, json_array, json_document, jsonl_records
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
-from refundctl.orders.raw import RawItem, close_input, open_input
+from refundctl.orders.raw import NotText, RawItem, close_input, open_input, text_lines, warn
 
 
 @dataclass(slots=True)
@@ -38,18 +38,30 @@ def iter_raw(paths: Sequence[str]) -> Iterator[RawItem]:
 
 def to_record(item: RawItem) -> Record:
     """Decode and validate one raw record (duplicates across records are :class:`Dedup`'s job)."""
-    source, line, data, error = item
-    if error is None and isinstance(data, bytes):
+    source, line, data = item.source, item.line, item.data
+    problems = [Problem(source, line, name, message) for name, message in item.problems]
+    if isinstance(data, bytes):
         try:
-            data = orjson.loads(data)
-        except ValueError as exc:
-            error = f"invalid JSON: {exc}"
-    if error is not None:
-        return Record(source, line, None, [Problem(source, line, None, error)])
+            data = jsonvalue.loads(data)
+        except jsonvalue.JsonError as exc:
+            at = line + exc.line - 1  # the line of the error itself, not of the record it is in
+            return Record(source, at, None, [*problems, Problem(source, at, _field(item, None), exc.message)])
+    if data is None:
+        return Record(source, line, None, problems)
     order, invalid = parse_order(data)
-    is_csv = source.lower().endswith(".csv")
-    problems = [Problem(source, line, csv_field(p.path) if is_csv else p.path, p.message) for p in invalid]
-    return Record(source, line, order, problems)
+    problems += [Problem(source, line, _field(item, p.path), p.message) for p in invalid]
+    return Record(source, line, None if problems else order, problems)
+
+
+def _field(item: RawItem, path: str | None) -> str | None:
+    """A field path as the user wrote it: the CSV column, or the path within a JSON array element."""
+    if item.csv and path is not None:
+        return csv_field(path)
+    if item.element is None:
+        return path
+    if path is None or path == "<record>":
+        return f"[{item.element}]"
+    return f"[{item.element}].{path}"
 
 
 def iter_records(paths: Sequence[str]) -> Iterator[Record]:
@@ -82,37 +94,47 @@ def load_orders(paths: Sequence[str]) -> list[Order]:
 
 
 def _raw(path: str) -> Iterator[RawItem]:
-    """(source, line, decoded object, error) for each record of one input."""
+    """Every raw record of one input, its format told by its name and its first character."""
     source = "<stdin>" if path == "-" else path
     stream = open_input(path)
+    suffix = "" if path == "-" else Path(path).suffix.lower()
+    count = 0
     try:
-        if path.lower().endswith(".csv"):
-            yield from csv_records(source, stream)
-            return
-        head: list[str] = []
-        for line in stream:
-            head.append(line)
-            if line.strip():
-                break
-        first = head[-1].lstrip() if head else ""
-        lines = _chain(head, stream)
-        if not first:
-            return
-        if path.lower().endswith(".jsonl"):
-            yield from jsonl_records(source, lines)  # even when the first line is broken
-        elif first.startswith("["):
-            yield from json_array(source, lines)
-        elif first.startswith("{"):
-            if is_json(first) and not path.lower().endswith(".json"):
-                yield from jsonl_records(source, lines)
-            else:
-                yield from json_document(source, lines, len(head))
-        else:
-            yield from csv_records(source, lines)
-    except UnicodeDecodeError as exc:
-        yield (source, 0, None, f"not UTF-8 text: {exc.reason}")
+        for count, item in enumerate(_records(source, suffix, text_lines(stream)), 1):  # noqa: B007
+            yield item
+    except NotText as exc:
+        count += 1
+        yield RawItem(source, exc.line, None, ((None, str(exc)),))
     finally:
         close_input(path, stream)
+    if not count:
+        warn(f"{source}: no orders in this input")
+
+
+def _records(source: str, suffix: str, lines: Iterator[str]) -> Iterator[RawItem]:
+    if suffix == ".csv":
+        yield from csv_records(source, lines)
+        return
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    first = head[-1].lstrip() if head else ""
+    if not first:
+        return
+    rest = _chain(head, lines)
+    if suffix == ".jsonl":
+        yield from jsonl_records(source, rest)  # even when the first line is broken
+    elif first.startswith("["):
+        yield from json_array(source, rest)
+    elif first.startswith("{") and is_json(first) and suffix != ".json":
+        yield from jsonl_records(source, rest)
+    elif first.startswith("{") or suffix == ".json" or is_json(first):
+        # A JSON file, or one whose first line is a JSON number or string: the decoder says what it holds.
+        yield from json_document(source, rest, len(head))
+    else:
+        yield from csv_records(source, rest)
 
 
 def _chain(head: list[str], rest: Iterable[str]) -> Iterator[str]:
