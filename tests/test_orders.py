@@ -277,7 +277,8 @@ def test_unclosed_array(tmp_path: Path) -> None:
 def test_invalid_json_document_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "one.json"
     path.write_text('{\n  "id": "X",\n  "kind" "flight"\n}\n', encoding="utf-8")
-    assert only_problem(records(path)).startswith(f"{path}:3: invalid JSON: unexpected character, expected ':' after key")
+    message = "invalid JSON: unexpected character, expected ':' after key"
+    assert only_problem(records(path)).startswith(f"{path}:3: {message}")
 
 
 def test_unknown_field_is_named_with_its_path(tmp_path: Path) -> None:
@@ -428,7 +429,7 @@ def test_every_problem_in_a_record_is_reported() -> None:
 
 
 def test_record_that_is_not_an_object() -> None:
-    assert parse_problems([1, 2]) == {"<record>": "expected an order object, got list"}
+    assert parse_problems([1, 2]) == {"<record>": "expected an order object, got an array"}
 
 
 def test_arrival_before_departure() -> None:

@@ -163,7 +163,8 @@ def _row_to_order(row: dict[str | None, Any], width: int) -> tuple[dict[str, Any
         problems.append((None, f"{len(extra)} cell(s) beyond the header's {width} columns"))
     kind = (row.get("kind") or "").strip()
     # The objects a kind requires are always there, so a missing cell is named by its column.
-    order: dict[str, Any] = {"flight": {"fare": {}, "segments": [{}]}, "hotel": {"stay": {}}}.get(kind, {})
+    required: dict[str, dict[str, Any]] = {"flight": {"fare": {}, "segments": [{}]}, "hotel": {"stay": {}}}
+    order = required.get(kind, {})
     for column, value in row.items():
         cell = (value or "").strip()
         if not cell or column is None:
@@ -190,7 +191,7 @@ def _put(order: dict[str, Any], path: str, value: Any) -> None:
     for name in parents:
         key, _, index = name.partition("[")
         if index:
-            slots = target.setdefault(key, [])
+            slots: list[Any] = target.setdefault(key, [])
             position = int(index.rstrip("]"))
             slots.extend({} for _ in range(position + 1 - len(slots)))
             target = slots[position]

@@ -60,8 +60,7 @@ class _Splitter:
 
     def feed(self, number: int, line: str) -> Iterator[tuple[int, str]]:
         """(first line, text) of every element that ends on this line."""
-        if self.begin >= 0:
-            self.begin = 0
+        self.begin = min(self.begin, 0)  # an element open from an earlier line goes on from column 0
         if self.depth >= 2 and _BRACKET.search(line) is None:
             self.parts.append(line)
             return

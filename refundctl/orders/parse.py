@@ -219,7 +219,7 @@ def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
         if isinstance(data, dict):
             problems.append(Invalid("kind", f"expected 'flight' or 'hotel', got {shown(kind)}"))
         else:
-            problems.append(Invalid("<record>", f"expected an order object, got {type(data).__name__}"))
+            problems.append(Invalid("<record>", f"expected an order object, got {_json_type(data)}"))
         return None, problems
     f = Fields(data, "", FLIGHT if kind == "flight" else HOTEL, problems)
     before = len(problems)
@@ -254,6 +254,14 @@ def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
     else:
         order = _hotel(f, common, charge, amount, problems)
     return (None if problems else order), problems
+
+
+def _json_type(value: object) -> str:
+    """What a decoded JSON value is, in JSON's words (a file holding just ``42`` is "a number")."""
+    if value is None or isinstance(value, bool):
+        return shown(value)
+    names = {int: "a number", float: "a number", str: "a string", list: "an array"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _amount_parser(currency: str | None) -> Callable[[Any], Decimal]:

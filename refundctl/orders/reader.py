@@ -40,16 +40,20 @@ def to_record(item: RawItem) -> Record:
     """Decode and validate one raw record (duplicates across records are :class:`Dedup`'s job)."""
     source, line, data = item.source, item.line, item.data
     problems = [Problem(source, line, name, message) for name, message in item.problems]
+    if data is None:  # unreadable: its problems say why
+        return Record(source, line, None, problems)
     if isinstance(data, bytes):
         try:
             data = jsonvalue.loads(data)
         except jsonvalue.JsonError as exc:
             at = line + exc.line - 1  # the line of the error itself, not of the record it is in
             return Record(source, at, None, [*problems, Problem(source, at, _field(item, None), exc.message)])
-    if data is None:
-        return Record(source, line, None, problems)
     order, invalid = parse_order(data)
-    problems += [Problem(source, line, _field(item, p.path), p.message) for p in invalid]
+    unread = {name for name, _ in item.problems}  # a cell that could not be read is not also "missing"
+    for invalid_field in invalid:
+        name = _field(item, invalid_field.path)
+        if name is None or name.split(" (")[0] not in unread:
+            problems.append(Problem(source, line, name, invalid_field.message))
     return Record(source, line, None if problems else order, problems)
 
 

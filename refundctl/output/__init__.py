@@ -3,7 +3,8 @@
 ``-o table`` is for people and may change; ``json``, ``jsonl`` and ``csv`` are the
 stable contract. Rows are plain mappings whose values are JSON-ready (amounts are
 already strings). ``jsonl`` and ``csv`` stream row by row; ``json`` streams one array;
-``table`` collects the rows, since column widths need them all.
+``table`` collects the rows, since column widths need them all. ``csv`` cells that a
+spreadsheet would run as formulas are neutralised; ``json`` and ``jsonl`` stay exact.
 """
 
 from __future__ import annotations
@@ -46,6 +47,20 @@ def _table_cell(value: Any) -> str:
     return _CONTROL.sub(lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}"), _cell(value))
 
 
+# OWASP's CSV injection advice: a spreadsheet runs a cell beginning with one of these as a
+# formula, so such a cell is written with a leading apostrophe (shown as text, not run).
+# Plain numbers (-12.50) are left as they are: a spreadsheet reads them as numbers, nothing runs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def _csv_cell(value: Any) -> str:
+    text = _cell(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 class Encoded(str):
     """A row already encoded as one line of ``jsonl`` or ``csv`` (by :func:`encode`)."""
 
@@ -55,7 +70,7 @@ def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> Encoded:
     if fmt == "jsonl":
         return Encoded(dumps(row) + "\n")
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([_cell(row.get(c)) for c in columns])
+    csv.writer(buffer, lineterminator="\n").writerow([_csv_cell(row.get(c)) for c in columns])
     return Encoded(buffer.getvalue())
 
 
