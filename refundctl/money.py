@@ -13,6 +13,8 @@ from functools import cache
 
 from iso4217 import Currency
 
+from refundctl.errors import shown
+
 ZERO = Decimal(0)
 ROUNDING = ROUND_HALF_UP
 # Plain decimal notation only (no exponent, underscores, spaces or plus sign), so the
@@ -53,15 +55,15 @@ def parse_amount(text: object, currency: str) -> Decimal:
     if not isinstance(text, str):
         raise ValueError(f'expected the amount as a decimal string such as "12.50", got {type(text).__name__}')
     if not PLAIN.fullmatch(text):
-        raise ValueError(f'expected a decimal amount such as "12.50", got {text!r}')
+        raise ValueError(f'expected a decimal amount such as "12.50", got {shown(text)}')
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - PLAIN admits only valid decimals
-        raise ValueError(f'expected a decimal amount such as "12.50", got {text!r}') from None
+        raise ValueError(f'expected a decimal amount such as "12.50", got {shown(text)}') from None
     if value < 0:
-        raise ValueError(f"expected a non-negative amount, got {text!r}")
+        raise ValueError(f"expected a non-negative amount, got {shown(text)}")
     if value.adjusted() >= MAX_INTEGER_DIGITS:
-        raise ValueError(f"expected at most {MAX_INTEGER_DIGITS} digits before the decimal point, got {text!r}")
+        raise ValueError(f"expected at most {MAX_INTEGER_DIGITS} digits before the decimal point, got {shown(text)}")
     # "12.500" is an error in CNY too: more decimals written than the currency has.
     if -value.as_tuple().exponent > minor_unit(currency):  # type: ignore[operator]
         raise ValueError(f"{text!r} has more decimals than {currency} allows ({minor_unit(currency)})")

@@ -1,6 +1,7 @@
 """The sandbox refund API: Starlette routes behind a gate that authenticates and injects faults.
 
-Error answers and request bodies are ``problems``' job; authentication and faults are the ``gate``'s.
+Error answers and request bodies are ``problems``' job; authentication and faults are the ``gate``'s;
+headers and body size, for every route, the ``guard``'s.
 
 The quote source is injected (``Quoter``), so the API does not depend on how
 refunds are decided; the CLI wires in the project's own engine and policies.
@@ -27,7 +28,8 @@ from refundctl.money import ZERO, parse_amount, quantize
 from refundctl.orders.model import Order
 from refundctl.sandbox import payments
 from refundctl.sandbox.faults import FaultConfig, Faults
-from refundctl.sandbox.gate import Dropper, Gate
+from refundctl.sandbox.gate import Answer, Dropper, Gate
+from refundctl.sandbox.guard import Guard
 from refundctl.sandbox.payments import PaymentLedger, create_payments_app
 from refundctl.sandbox.problems import (
     EXCEPTION_HANDLERS,
@@ -264,11 +266,14 @@ def create_app(
         # The payment provider's API beside the supplier's, with its own key and the same faults.
         routes.append(Mount(payments.PREFIX, create_payments_app(ledger, faults, settings.settle_after, clock)))
     app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
-    gated = Gate(app, settings.token, faults, dropper)
-    if ledger is None:
-        return gated
-    if not settings.payments_token:
-        raise ValueError("the payments API needs its own secret key (SandboxSettings.payments_token)")
-    return Gate(
-        gated, settings.payments_token, faults, dropper, prefix=f"{payments.PREFIX}/v1/", answer=payments.stripe_answer
-    )
+    gated: ASGIApp = Gate(app, settings.token, faults, dropper)
+    answers: dict[str, Answer] = {}
+    if ledger is not None:
+        if not settings.payments_token:
+            raise ValueError("the payments API needs its own secret key (SandboxSettings.payments_token)")
+        prefix = f"{payments.PREFIX}/"
+        gated = Gate(
+            gated, settings.payments_token, faults, dropper, prefix=f"{prefix}v1/", answer=payments.stripe_answer
+        )
+        answers[prefix] = payments.stripe_answer
+    return Guard(gated, answers)

@@ -10,7 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-MAX_BODY = 64 * 1024
+from refundctl import jsonvalue
+
+MAX_BODY = 64 * 1024  # bytes of a request body (enforced by ``guard`` for every route)
 
 
 class ApiProblem(Exception):
@@ -37,13 +39,11 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
 
 
 async def json_object(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise ApiProblem(400, "invalid_request", f"request body over {MAX_BODY} bytes")
+    """The body as a JSON object (its size is bounded by ``guard``), decoded as untrusted JSON."""
     try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiProblem(400, "invalid_request", f"request body is not valid JSON: {exc}") from None
+        value = jsonvalue.loads(await request.body())
+    except jsonvalue.JsonError as exc:
+        raise ApiProblem(400, "invalid_request", f"request body: {exc.message}") from None
     if not isinstance(value, dict):
         raise ApiProblem(400, "invalid_request", "request body must be a JSON object")
     return value

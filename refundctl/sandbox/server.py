@@ -31,22 +31,66 @@ def _address(value: Any) -> _Address:
     return (str(value[0]), int(value[1]))
 
 
+# Slow clients are closed, so that a few hundred of them cannot hold the server: a request's
+# headers and body must arrive within REQUEST_SECONDS of its first byte (or of the connection
+# opening), and an idle keep-alive connection is closed after KEEP_ALIVE_SECONDS. uvicorn has
+# the second but not the first: it arms no timer until a first response, and any byte received
+# disarms its keep-alive timer.
+REQUEST_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 5.0
+
+
+class _Config(uvicorn.Config):
+    """uvicorn's configuration, with the request timeout it lacks."""
+
+    def __init__(self, app: ASGIApp, *, request_timeout: float, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.request_timeout = request_timeout
+
+
 class _TrackedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, remembering each connection so a request can drop it.
+    """uvicorn's HTTP protocol, remembering each connection so a request can drop it, and closing slow requests.
 
     ASGI offers no way to close a connection without answering; the drop fault
     needs exactly that (no status line, no bytes), as a supplier that crashed
     after committing would behave.
     """
 
+    _request_timer: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._tracked = (_address(transport.get_extra_info("sockname")), _address(transport.get_extra_info("peername")))
         _CONNECTIONS[self._tracked] = transport
+        self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         _CONNECTIONS.pop(self._tracked, None)
+        self._disarm()
         super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def _arm(self) -> None:
+        if self._request_timer is None:
+            seconds = self.config.request_timeout if isinstance(self.config, _Config) else REQUEST_SECONDS
+            self._request_timer = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+            self._request_timer = None
+
+    def _too_slow(self) -> None:
+        self._request_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 def drop_connection(scope: Scope) -> bool:
@@ -110,11 +154,20 @@ class _Server(uvicorn.Server):
 class SandboxServer:
     """One uvicorn server on an already bound socket, in this thread or a background one."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        sock: socket.socket,
+        *,
+        request_timeout: float = REQUEST_SECONDS,
+        keep_alive: float = KEEP_ALIVE_SECONDS,
+    ) -> None:
         self.sock = sock
         self.base_url = base_url(sock)
-        config = uvicorn.Config(
+        config = _Config(
             app,
+            request_timeout=request_timeout,
+            timeout_keep_alive=keep_alive,
             http=_TrackedHttpProtocol,
             lifespan="off",
             access_log=False,  # nothing per request in logs, so no request detail can leak
