@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import httpx
@@ -19,6 +19,7 @@ from refundctl.sandbox.server import SandboxServer, bind
 from refundctl.sandbox.store import MemoryStore
 
 DEEP = "[" * 2000 + "]" * 2000
+REFUND_WITH = '{"order_id": "ZA-1001", "amount": "1.00", "currency": "CNY", '  # then the field under test
 NOT_AUTHENTICATED = {"getOpenApi"}
 
 
@@ -40,9 +41,9 @@ def raw_body(body: str) -> bytes:
 @pytest.mark.parametrize(
     ("path", "body", "message"),
     [
-        ("/v1/refunds", '{"order_id": "ZA-1001", "amount": "1.00", "currency": "CNY", "waivers": %s}' % DEEP, "nested"),
-        ("/v1/refund_quotes", '{"order_id": %s}' % DEEP, "nested"),
-        ("/v1/refunds", '{"order_id": "ZA-1001", "amount": %s, "currency": "CNY"}' % ("9" * 5000), "number"),
+        ("/v1/refunds", REFUND_WITH + f'"waivers": {DEEP}}}', "nested"),
+        ("/v1/refund_quotes", f'{{"order_id": {DEEP}}}', "nested"),
+        ("/v1/refunds", f'{{"order_id": "ZA-1001", "currency": "CNY", "amount": {"9" * 5000}}}', "number"),
         (
             "/v1/refunds",
             '{"order_id": "ZA-1001", "amount": "1.00", "currency": "CNY", "reason": "\\ud800"}',
@@ -81,7 +82,7 @@ def test_a_body_over_the_limit_is_413_on_every_path(client: httpx.Client) -> Non
     check(client.post("/v1/refund_quotes", content=at_limit), "createRefundQuote", 201)
 
 
-def exchange(base_url: str, request: bytes, *, body_chunks: Iterator[bytes] = iter(())) -> bytes:
+def exchange(base_url: str, request: bytes, *, body_chunks: Iterable[bytes] = ()) -> bytes:
     """Send ``request`` (then chunks, while the server reads them) on a raw socket; everything answered."""
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:

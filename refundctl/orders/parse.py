@@ -51,6 +51,9 @@ SEGMENT = {
 STAY = {"check_in", "nights", "rooms", "timezone", "rate_plan", "nightly"}
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,60}")
+
+
 class Invalid(Exception):
     """A problem at one field path; collected, not raised past ``parse_order``."""
 
@@ -72,7 +75,8 @@ class Fields:
         self.data: dict[str, Any] = data
         if not allowed.issuperset(data):
             for key in sorted(set(data) - allowed):
-                problems.append(Invalid(self.at(key), "unknown field"))
+                # The user's key is shown quoted when it is not a plain name (a newline would break the message).
+                problems.append(Invalid(self.at(key if _PLAIN_KEY.fullmatch(key) else shown(key)), "unknown field"))
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
