@@ -7,6 +7,7 @@ runs with its default ``--jobs`` (the CPU count) and with ``-j 1``.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,7 +41,20 @@ def orders_file(count: int) -> Path:
     return path
 
 
-def measure(count: int = 200_000) -> dict[str, Any]:
+def big_order_files(tax_lines: int) -> tuple[Path, Path]:
+    """One flight with ``tax_lines`` taxes: as a pretty-printed JSON array, and as one JSON line."""
+    from generate import refundable  # noqa: PLC0415 - bench/ is on the path when the bench runs
+
+    order = next(refundable(1, "BIG"))
+    order["fare"]["taxes"] = [{"code": f"T{n}", "amount": "0.01"} for n in range(tax_lines)]
+    OUT.mkdir(exist_ok=True)
+    array, lines = OUT / f"big-{tax_lines}.json", OUT / f"big-{tax_lines}.jsonl"
+    array.write_text(json.dumps([order], indent=2))
+    lines.write_text(json.dumps(order) + "\n")
+    return array, lines
+
+
+def measure(count: int = 200_000, tax_lines: int = 160_000) -> dict[str, Any]:
     refundctl = str(Path(sys.executable).with_name("refundctl"))
     results: dict[str, Any] = {"orders": count}
     for size in (count // 4, count):
@@ -60,6 +74,15 @@ def measure(count: int = 200_000) -> dict[str, Any]:
             "check_peak_mib": check_mb,
             "check_jobs1_peak_mib": check1_mb,
         }
+    # One huge order: reading it as a JSON array must stay linear, close to the JSON Lines time.
+    array, lines = big_order_files(tax_lines)
+    array_s, _ = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(array)])
+    lines_s, _ = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(lines)])
+    results[f"one_order_{tax_lines}_tax_lines"] = {
+        "pretty_array_mb": round(array.stat().st_size / 1e6, 1),
+        "array_s": round(array_s, 2),
+        "jsonl_s": round(lines_s, 2),
+    }
     return results
 
 
