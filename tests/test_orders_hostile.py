@@ -300,7 +300,15 @@ def test_csv_output_neutralises_formula_cells(tmp_path: Path, order_id: str) -> 
 
 @pytest.mark.parametrize(
     ("cell", "written"),
-    [("\rx", "'\rx"), ("=A1", "'=A1"), ("-12.50", "-12.50"), ("+3", "+3"), ("-1-1", "'-1-1"), ("a=b", "a=b")],
+    [
+        ("\rx", '"\'\rx"'),
+        ("a\rb", '"a\rb"'),
+        ("=A1", "'=A1"),
+        ("-12.50", "-12.50"),
+        ("+3", "+3"),
+        ("-1-1", "'-1-1"),
+        ("a=b", "a=b"),
+    ],
 )
 def test_csv_cells_that_start_like_a_formula(cell: str, written: str) -> None:
     assert encode({"a": cell}, "csv", ["a"]) == written + "\n"

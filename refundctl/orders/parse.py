@@ -192,7 +192,7 @@ def airport_code(value: Any) -> str:
     """An IATA airport code as written: three capital letters (whether airportsdata knows it is the engine's say)."""
     code = text(value)
     if len(code) != 3 or not code.isascii() or not code.isalpha() or not code.isupper():
-        raise ValueError(f"expected a 3-letter IATA airport code in capitals such as PVG, got {code!r}")
+        raise ValueError(f"expected a 3-letter IATA airport code in capitals such as PVG, got {shown(code)}")
     return code
 
 

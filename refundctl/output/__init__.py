@@ -70,7 +70,11 @@ def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> Encoded:
     if fmt == "jsonl":
         return Encoded(dumps(row) + "\n")
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([_csv_cell(row.get(c)) for c in columns])
+    cells = [_csv_cell(row.get(c)) for c in columns]
+    # The csv module quotes a cell holding "\n" but not one holding a lone "\r", which readers
+    # would take for the end of the row: such a row is written with every cell quoted.
+    quoting = csv.QUOTE_ALL if any("\r" in cell for cell in cells) else csv.QUOTE_MINIMAL
+    csv.writer(buffer, lineterminator="\n", quoting=quoting).writerow(cells)
     return Encoded(buffer.getvalue())
 
 
