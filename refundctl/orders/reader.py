@@ -1,9 +1,11 @@
 """Read orders from files or stdin, streaming: JSON object, JSON array, JSON Lines or CSV.
 
-Memory stays flat in the number of orders: a JSON array is decoded element by
-element (``json_formats``), and the ids seen (to find duplicates across a run) are
-kept on disk (``dedup``). This module sniffs each input's format and turns every
-record into a :class:`Record`: an order, or the problems with it, located by file and line.
+Memory stays flat in the number of orders: a JSON array is split element by element
+(``json_formats``), and the ids seen (to find duplicates across a run) are kept on disk
+(``dedup``). This module sniffs each input's format and turns every record into a
+:class:`Record`: an order, or the problems with it, located by file and line (and by
+element index in a JSON array, by column in CSV). Every JSON record is decoded by
+``jsonvalue`` here, whatever its format, so the same record gets the same answer.
 """
 
 from __future__ import annotations
