@@ -188,3 +188,23 @@ def test_an_idle_keep_alive_connection_is_closed(strict_server: SandboxServer) -
         sock.settimeout(2)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
         assert closed_within(sock, 3)
+
+
+# ---- the payments API (/stripe) is behind the same guard, answering in Stripe's shape -------------------
+
+
+def test_the_payments_api_is_guarded_too(sandbox: RunningSandbox) -> None:
+    with httpx.Client(base_url=sandbox.payments_url, timeout=5) as c:
+        big = c.post("/v1/refunds", content=b"amount=1&" * (MAX_BODY // 8), headers=sandbox.payments_headers)
+        twice = c.post(
+            "/v1/refunds",
+            data={"payment_intent": "pi_x", "amount": "1"},
+            headers=[("Authorization", "Bearer nope"), *sandbox.payments_headers.items()],
+        )
+    for resp, status, message in ((big, 413, f"request body over {MAX_BODY} bytes"),
+                                  (twice, 400, "more than one Authorization header")):  # fmt: skip
+        assert resp.status_code == status, resp.text
+        assert resp.json() == {
+            "error": {"type": "invalid_request_error", "code": None, "message": message, "param": None}
+        }
+    assert sandbox.ledger.refunds_of("pi_x") == []
