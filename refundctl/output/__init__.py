@@ -73,8 +73,10 @@ def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> Encoded:
     cells = [_csv_cell(row.get(c)) for c in columns]
     # The csv module quotes a cell holding "\n" but not one holding a lone "\r", which readers
     # would take for the end of the row: such a row is written with every cell quoted.
-    quoting = csv.QUOTE_ALL if any("\r" in cell for cell in cells) else csv.QUOTE_MINIMAL
-    csv.writer(buffer, lineterminator="\n", quoting=quoting).writerow(cells)
+    if any("\r" in cell for cell in cells):
+        csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(cells)
+    else:
+        csv.writer(buffer, lineterminator="\n").writerow(cells)
     return Encoded(buffer.getvalue())
 
 
