@@ -312,3 +312,15 @@ def test_csv_output_neutralises_formula_cells(tmp_path: Path, order_id: str) -> 
 )
 def test_csv_cells_that_start_like_a_formula(cell: str, written: str) -> None:
     assert encode({"a": cell}, "csv", ["a"]) == written + "\n"
+
+
+@pytest.mark.parametrize("form", ["csv", "array", "jsonl"])
+def test_a_bom_and_crlf_line_ends_are_read_in_every_form(tmp_path: Path, form: str) -> None:
+    text = {
+        "csv": csv_text(FLIGHT_ROW, HOTEL_ROW),
+        "array": json.dumps([flight(), hotel()], indent=2),
+        "jsonl": json.dumps(flight()) + "\n" + json.dumps(hotel()) + "\n",
+    }[form]
+    path = tmp_path / f"o.{'csv' if form == 'csv' else 'jsonl' if form == 'jsonl' else 'json'}"
+    path.write_bytes(("\ufeff" + text).replace("\n", "\r\n").encode())
+    assert [(r.order.id if r.order else None, r.problems) for r in records(path)] == [("ZA-1001", []), ("HH-2001", [])]
