@@ -9,6 +9,7 @@ refunds are decided; the CLI wires in the project's own engine and policies.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -234,11 +235,14 @@ class SandboxApi:
         return json_response({"data": [r.to_dict(now) for r in self.store.refunds_for(order_id)]})
 
 
-_OPENAPI = resources.files("refundctl.sandbox").joinpath("openapi.json").read_bytes()
+@functools.cache
+def openapi_document() -> bytes:
+    """The API's OpenAPI document, read on first request rather than at import."""
+    return resources.files("refundctl.sandbox").joinpath("openapi.json").read_bytes()
 
 
 async def _openapi(request: Request) -> Response:
-    return Response(_OPENAPI, media_type="application/json")
+    return Response(openapi_document(), media_type="application/json")
 
 
 def create_app(
