@@ -41,7 +41,10 @@ def test_json_names_the_winner_and_the_waivers_that_also_matched(tmp_path: Path)
     assert data["decision"]["waivers"] == ["frontline-2020"]
     assert data["decision"]["also_matched"] == ["goodwill-fee"]
     assert {r["id"]: r["applies"] for r in data["regulations"]} == {
+        "ca-appr": False,
+        "cn-caac-2021": False,
         "eu-261": False,
+        "uk-261": False,
         "us-dot-2024": False,
         "us-dot-24-hour": False,
     }

@@ -113,8 +113,11 @@ def check(decision: Decision) -> None:
         assert amount >= 0
         assert amount == quantize(amount, cur), (amount, cur)
     for compensation in decision.compensation:
-        assert compensation.currency == "EUR"
+        assert compensation.currency == {"eu-261": "EUR", "uk-261": "GBP", "ca-appr": "CAD"}[compensation.regulation]
         assert compensation.journey and all(i >= 0 for i in compensation.journey)
+    # One compensation per journey (EU/UK 261 Art. 3(1)(b), CTA s. 86.11(3)).
+    journeys = [c.journey for c in decision.compensation]
+    assert len(journeys) == len(set(journeys))
     if decision.outcome == "needs_evidence":
         assert not decision.submittable and decision.refund_with_evidence == decision.refund
     by_effect = {e: sum((h.amount for h in decision.rules if h.effect == e), Decimal(0))

@@ -451,7 +451,7 @@ def test_an_unknown_carrier_on_an_inbound_journey_is_named_in_explain(tmp_path: 
 )
 def test_eu261_band_edges_at_1500_and_3500_km(monkeypatch: pytest.MonkeyPatch, km: float, amount: str) -> None:
     """Art. 7(1)(a)-(c): "1500 kilometres or less", "between 1500 and 3500 kilometres", beyond (FRA-JFK, not intra)."""
-    monkeypatch.setattr("refundctl.engine.regulations.distance_km", lambda a, b: km)
+    monkeypatch.setattr("refundctl.engine.eu261.distance_km", lambda a, b: km)
     order = trip(seg("FRA", "JFK", "2026-12-10T09:00", "2026-12-10T17:00", status="cancelled"))
     assert comp(order) == [(amount, "eu-261", [0])]
 

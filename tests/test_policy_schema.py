@@ -95,8 +95,8 @@ def test_unknown_key(tmp_path: Path) -> None:
     text = replaced(AIRLINE, "eu_carrier = false\n", 'eu_carrier = false\ncolour = "blue"\n')
     assert problem(tmp_path, text) == (
         f"{tmp_path / 'p.toml'}:{line_of(text, 'colour')}: policy.colour: unknown key (expected one of: "
-        "carriers, check_in_time, currency, dot_24_hour, eu_carrier, full_refund_statuses, hotels, id, kind, name, "
-        "source, timezone)"
+        "appr_carrier_size, carriers, check_in_time, cn_carrier, currency, dot_24_hour, eu_carrier, "
+        "full_refund_statuses, hotels, id, kind, name, source, timezone, uk_carrier)"
     )
 
 

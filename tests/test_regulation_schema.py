@@ -67,12 +67,13 @@ def test_a_carrier_in_two_carriers_files_names_both_places(tmp_path: Path) -> No
 
 def test_regulation_tables_must_fit_the_rule(tmp_path: Path) -> None:
     text = EU.replace("[disruption]", "[booking_window]\nwithin_hours = 24\nbooked_days_before = 7\n\n[ignored]", 1)
-    text = text.replace('carrier_attribute = "eu_carrier"', 'carrier_attribute = "uk_carrier"')
+    text = text.replace('carriers = ["eu_carrier"]', 'carriers = ["uk_carrier"]')
     path = tmp_path / "eu.toml"
     found = problems(tmp_path, eu=text)
     assert f"{path}: disruption: required for eu-261" in found
     assert any(p.startswith(f"{path}:") and "booking_window: eu-261 does not use [booking_window]" in p for p in found)
-    assert any("scope.carrier_attribute: expected one of eu_carrier, got 'uk_carrier'" in p for p in found)
+    assert any("scope.arrivals[0].carriers: 'uk_carrier' has no [scope.licences] entry (listed: eu_carrier)" in p
+               for p in found)  # fmt: skip
 
 
 def test_rerouting_tiers_need_less_notice_than_the_notice_exemption(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from helpers import decide_dict
 from overrides_support import extra_policies, policy_copy, segment, trip
 
 from refundctl.engine.geo import airport, distance_km
-from refundctl.engine.regulations import due_date
+from refundctl.engine.workdays import due_date
 from refundctl.errors import PolicyError
 from refundctl.policy.loader import load_policies
 from refundctl.policy.model import Due

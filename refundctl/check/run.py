@@ -25,7 +25,8 @@ TABLE_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "p
                  "compensation", "next_change", "why")  # fmt: skip
 CSV_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
                "funded_by_supplier", "funded_by_platform", "policy", "reason", "waivers", "regulations", "due_by",
-               "compensation", "compensation_currency", "next_change_at", "next_change_refund", "rules")  # fmt: skip
+               "due_by_provisional", "compensation", "compensation_currency", "next_change_at", "next_change_refund",
+               "rules")  # fmt: skip
 SPOOL_BYTES = 8 << 20
 CHARGES = ("base", "rooms", "all")
 DEFAULT_JOBS = min(os.cpu_count() or 1, 8)

@@ -83,6 +83,7 @@ class Decision:
     waivers: tuple[str, ...] = ()
     regulations: tuple[str, ...] = ()
     due_by: date | None = None
+    due_by_provisional: bool = False  # due_by rests on a holiday calendar not yet officially published
     compensation: tuple[Compensation, ...] = ()  # one per journey and regulation, paid apart from the refund
     # What the order would receive once evidence is attached (outcome needs_evidence).
     refund_with_evidence: Decimal | None = None
@@ -118,6 +119,7 @@ class Decision:
             "regulations": list(self.regulations),
             "also_matched": list(self.also_matched),
             "due_by": self.due_by.isoformat() if self.due_by else None,
+            "due_by_provisional": self.due_by_provisional,
             "compensation": [c.to_dict() for c in self.compensation],
             "refund_with_evidence": None if self.refund_with_evidence is None else fmt(self.refund_with_evidence, cur),
             "next_change": None

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from refundctl.engine.core import trace
 from refundctl.engine.geo import airport
 from refundctl.engine.journeys import journeys
-from refundctl.engine.regulations import Assessment
+from refundctl.engine.verdicts import Assessment
 from refundctl.engine.windows import schedule, window_at
 from refundctl.money import ZERO, fmt, quantize, quantum
 from refundctl.orders.model import FlightOrder, Order
@@ -71,6 +71,8 @@ def _regulation(a: Assessment) -> dict[str, Any]:
         "why_not": list(a.why_not),
         "review": a.review or None,
         "due_by": a.due_by.isoformat() if a.due_by else None,
+        "due_by_provisional": a.due_provisional,
+        "deadline_only": a.deadline_only,
         "notes": list(a.notes),
         "journeys": [
             {

@@ -28,7 +28,8 @@ from refundctl.engine.allocate import (
 )
 from refundctl.engine.decision import Decision, Outcome, RuleHit
 from refundctl.engine.ledger import manual_review
-from refundctl.engine.regulations import Assessment, Verdict, assess
+from refundctl.engine.regulations import assess, one_compensation
+from refundctl.engine.verdicts import Assessment, Verdict
 from refundctl.engine.waivers import grant, has_evidence, mismatches
 from refundctl.money import ZERO
 from refundctl.orders.model import FlightOrder, Order
@@ -55,8 +56,31 @@ class Trace:
 def apply_overrides(
     order: Order, policies: PolicySet, as_of: datetime, fare: Decision, *, every_reason: bool = True
 ) -> Trace:
-    assessments = tuple(assess(r, order, policies, as_of) for r in sorted(policies.regulations, key=lambda r: r.id))
-    applied = [a for a in assessments if a.applies]
+    assessed = tuple(assess(r, order, policies, as_of) for r in sorted(policies.regulations, key=lambda r: r.id))
+    trace = _granted(order, policies, one_compensation(assessed), fare, every_reason)
+    return _with_deadlines(trace)
+
+
+def _with_deadlines(t: Trace) -> Trace:
+    """Deadline-only regulations (a voluntary refund under CAAC) date the final refund, if there is one."""
+    dated = [a for a in t.regulations if a.applies and a.deadline_only]
+    if not dated:
+        return t
+    if t.final.refund <= ZERO:
+        why = ("no refund is due, so it sets no deadline",)
+        regulations = tuple(replace(a, why_not=why) if a.applies and a.deadline_only else a for a in t.regulations)
+        return replace(t, regulations=regulations)
+    final = t.final
+    dues = [d for d in (final.due_by, *(a.due_by for a in dated)) if d is not None]
+    provisional = final.due_by_provisional or any(a.due_provisional for a in dated)
+    ids = tuple(sorted({*final.regulations, *(a.regulation.id for a in dated)}))
+    return replace(t, final=replace(final, regulations=ids, due_by=min(dues), due_by_provisional=provisional))
+
+
+def _granted(order: Order, policies: PolicySet, assessments: tuple[Assessment, ...], fare: Decision,
+             every_reason: bool) -> Trace:  # fmt: skip
+    """Regulations that refund or compensate, then waivers, on the fare-rule decision."""
+    applied = [a for a in assessments if a.applies and not a.deadline_only]
     candidates = [(w, mismatches(w, order, every_reason)) for w in sorted(policies.waivers, key=lambda w: w.id)]
     review = "; ".join(a.review for a in assessments if a.review)
     if review:
@@ -116,12 +140,13 @@ def _regulated(decision: Decision, applied: list[Assessment], reason: str | None
         return decision
     compensation = tuple(c for a in applied for c in a.compensations)
     dues = [a.due_by for a in applied if a.due_by is not None]
+    provisional = any(a.due_provisional for a in applied if a.due_by is not None)
     hits = (*decision.rules, *(_compensation_hit(a, v) for a in applied for v in a.verdicts
                                if v.applies and v.compensation is not None))  # fmt: skip
     if reason is None:
         reason = "; ".join(r for r in (decision.reason, *(_why(a) for a in applied)) if r)
     return replace(decision, regulations=tuple(a.regulation.id for a in applied), due_by=min(dues) if dues else None,
-                   compensation=compensation, rules=hits, reason=reason)  # fmt: skip
+                   due_by_provisional=provisional, compensation=compensation, rules=hits, reason=reason)  # fmt: skip
 
 
 def _why(a: Assessment) -> str:

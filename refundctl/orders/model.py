@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 SEGMENT_STATUSES = ("scheduled", "flown", "cancelled", "changed")
+DISRUPTION_CAUSES = ("within_control", "safety", "outside_control")  # APPR ss. 12, 11, 10
 HOTEL_STATUSES = ("confirmed", "stayed", "not_honored", "cancelled_by_hotel")
 
 
@@ -50,6 +51,7 @@ class Segment:
     changed_to: str | None = None  # another arrival airport after a schedule change
     added_connections: int = 0  # connections a schedule change added
     extraordinary_circumstances: bool = False  # the carrier says the disruption was beyond its control
+    disruption_cause: str | None = None  # one of DISRUPTION_CAUSES; None: from extraordinary_circumstances
     # Flown segments: what happened on the day (arrival is the moment a door opens).
     actual_departs_at: datetime | None = None
     actual_arrives_at: datetime | None = None

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from refundctl.errors import shown
 from refundctl.money import minor_unit, parse_amount
 from refundctl.orders.model import (
+    DISRUPTION_CAUSES,
     HOTEL_STATUSES,
     SEGMENT_STATUSES,
     Ancillary,
@@ -46,7 +47,7 @@ FARE = {"class", "base", "taxes", "fees"}
 SEGMENT = {
     "from", "to", "carrier", "flight", "departs_at", "arrives_at", "status", "base",
     "changed_departs_at", "changed_arrives_at", "changed_from", "changed_to", "added_connections",
-    "extraordinary_circumstances", "actual_departs_at", "actual_arrives_at",
+    "extraordinary_circumstances", "disruption_cause", "actual_departs_at", "actual_arrives_at",
 }  # fmt: skip
 STAY = {"check_in", "nights", "rooms", "timezone", "rate_plan", "nightly"}
 
@@ -196,6 +197,12 @@ def airport_code(value: Any) -> str:
     return code
 
 
+def cause(value: Any) -> str:
+    if value not in DISRUPTION_CAUSES:
+        raise ValueError(f"expected one of {', '.join(DISRUPTION_CAUSES)}, got {shown(value)}")
+    return str(value)
+
+
 def zone(value: Any) -> str:
     name = text(value)
     iana_zone(name)
@@ -319,6 +326,7 @@ def _flight(
             changed_to=s.get("changed_to", airport_code, required=False),
             added_connections=s.get("added_connections", count, 0, required=False),
             extraordinary_circumstances=s.get("extraordinary_circumstances", boolean, False, required=False),
+            disruption_cause=s.get("disruption_cause", cause, required=False),
             actual_departs_at=s.get("actual_departs_at", instant, required=False),
             actual_arrives_at=s.get("actual_arrives_at", instant, required=False),
         )

@@ -47,7 +47,7 @@ def render_text(data: dict[str, Any]) -> str:
                 lines.append(f"      - compensation {c['amount']} {c['currency']}")
         lines.extend(f"    - {note}" for note in r["notes"])
         if r["due_by"]:
-            lines.append(f"    - due by {r['due_by']}")
+            lines.append(f"    - due by {r['due_by']}{' (PROVISIONAL)' if r['due_by_provisional'] else ''}")
     lines.append("Waivers:")
     for w in data["waivers"]:
         status = ("WINNER" if w["winner"] else "matched") if w["matched"] else "not matched"
@@ -69,7 +69,9 @@ def render_text(data: dict[str, Any]) -> str:
         also = ", ".join(d["also_matched"]) or "none"
         lines.append(f"  waiver: {', '.join(d['waivers']) or 'none'}; also matched: {also}")
     if d["regulations"]:
-        lines.append(f"  regulations: {', '.join(d['regulations'])}; due by {d['due_by'] or '-'}")
+        provisional = " (PROVISIONAL: the holiday calendar of that year is not published yet)" \
+            if d["due_by_provisional"] else ""  # fmt: skip
+        lines.append(f"  regulations: {', '.join(d['regulations'])}; due by {d['due_by'] or '-'}{provisional}")
     for c in d["compensation"]:
         segments = ", ".join(str(i + 1) for i in c["journey"])
         lines.append(f"  compensation: {c['amount']} {c['currency']} ({c['regulation']}, segment(s) {segments}), "

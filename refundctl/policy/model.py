@@ -12,6 +12,7 @@ from typing import Literal
 from refundctl.errors import Problem
 
 TaxMode = Literal["all", "none", "proportional", "codes"]
+CarrierSize = Literal["large", "small"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,11 @@ class Policy:
     suppliers: frozenset[str]  # carrier codes or hotel codes
     currency: str
     rules: tuple[Rule, ...]
-    eu_carrier: bool | None = None  # None: the carriers file decides (by licensing country)
+    # Carrier attributes (None: the carriers file decides, by licensing country or listed size).
+    eu_carrier: bool | None = None  # a Community carrier (EU 261 Art. 2(c))
+    uk_carrier: bool | None = None  # a UK air carrier (UK 261 Art. 2(m), SI 2019/278)
+    cn_carrier: bool | None = None  # a carrier established under PRC law (CAAC 2021)
+    appr_carrier_size: CarrierSize | None = None  # APPR s. 1(2): 2 million passengers in each of 2 years
     dot_24_hour: Literal["cancel", "hold"] | None = None  # 14 CFR 259.5(b)(4): which the carrier offers
     timezone: str | None = None  # hotels: deadlines are in the hotel's zone
     check_in_time: time = time(14, 0)
@@ -121,8 +126,9 @@ class Policy:
 
 WaiverEffect = Literal["full-refund", "waive-penalties", "waive-flat-fee"]
 Funder = Literal["supplier", "platform"]
-RegulationRule = Literal["us-dot-260", "eu-261", "us-dot-24-hour"]
-CarrierAttribute = Literal["eu_carrier"]  # airline policy keys that override the carriers file
+RegulationRule = Literal["us-dot-260", "eu-261", "uk-261", "ca-appr", "cn-caac-2021", "us-dot-24-hour"]
+# Airline policy keys that override the carriers file; a regulation maps each to licensing states.
+CarrierAttribute = Literal["eu_carrier", "uk_carrier", "cn_carrier"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +164,20 @@ class Waiver:
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A refund is due ``days`` after the decision date: calendar days, or business days."""
+    """A refund is due ``days`` after the request's date: calendar days, or working days.
+
+    Working days are those of ``holidays``' calendar (weekdays without public holidays, plus
+    the working weekends a country schedules, e.g. China's adjusted days); the request's date
+    is taken in ``timezone``. Past ``published_through`` the calendar is the library's
+    estimate, not an official schedule: a due date there is provisional.
+    """
 
     days: int
     business_days: bool = False
-    holidays: str | None = None  # ISO country whose public holidays are not business days
+    holidays: str | None = None  # ISO country whose working-day calendar counts
     payment_methods: frozenset[str] = frozenset()  # ``due.card``: the payment methods it is for
+    timezone: str = "UTC"
+    published_through: int | None = None  # the last year whose official schedule the calendar holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +226,50 @@ class CompensationRule:
 
 
 @dataclass(frozen=True, slots=True)
+class DelayBand:
+    """APPR s. 19(1): an arrival this many hours late or more (closed at the bottom) gets these amounts."""
+
+    from_hours: int
+    large: Decimal
+    small: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DelayCompensation:
+    """Compensation by arrival delay and carrier size (APPR s. 19), owed when told ``notice_days`` or less ahead."""
+
+    currency: str
+    notice_days: int
+    bands: tuple[DelayBand, ...]  # ascending ``from_hours``
+    refunded_large: Decimal  # s. 19(2): a flat amount when the ticket is refunded
+    refunded_small: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRight:
+    """APPR ss. 17-18: when a delay gives a refund right, and the re-routing window that removes it."""
+
+    delay_hours: int  # a delay of this many hours or more
+    rebook_within_hours: int  # outside the carrier's control: a re-routing departing within this: no refund
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Inbound cover (Art. 3(1)(b)): journeys arriving in ``countries`` on one of ``carriers``."""
+
+    countries: frozenset[str]
+    carriers: tuple[CarrierAttribute, ...]
+    cites: str  # the provision, for explain
+
+
+@dataclass(frozen=True, slots=True)
 class Carrier:
     code: str  # IATA airline designator
     name: str
     country: str  # ISO 3166-1 alpha-2 of the licensing state
     file: str
     line: int
+    appr_carrier_size: CarrierSize | None = None  # APPR s. 1(2), for carriers flying to or from Canada
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +297,14 @@ class Regulation:
     international_hours: int | None = None
     compensation: CompensationRule | None = None
     excluded_airports: frozenset[str] = frozenset()  # in a covered country, where the regulation does not apply
-    carrier_countries: frozenset[str] = frozenset()  # licensing states whose carriers cover inbound flights
-    carrier_attribute: CarrierAttribute | None = None  # the airline policy key that overrides the carriers file
+    # Each carrier attribute's licensing states (e.g. eu_carrier: the Member States).
+    licences: dict[CarrierAttribute, frozenset[str]] = field(default_factory=dict)
+    arrivals: tuple[Arrival, ...] = ()  # inbound cover (EU/UK 261 Art. 3(1)(b))
+    carriers: tuple[CarrierAttribute, ...] = ()  # carrier-based cover (cn-caac-2021: carriers under PRC law)
     disruption: Disruption | None = None
     booking_window: BookingWindow | None = None  # us-dot-24-hour
+    refund_right: RefundRight | None = None  # ca-appr
+    delay_compensation: DelayCompensation | None = None  # ca-appr
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, get_args
 
 import holidays
 
 from refundctl.money import ZERO
 from refundctl.policy.model import (
+    Arrival,
     Band,
     BookingWindow,
     Carrier,
     CarrierAttribute,
     CarrierList,
     CompensationRule,
+    DelayBand,
+    DelayCompensation,
     Disruption,
     Due,
     Funder,
+    RefundRight,
     Regulation,
     RegulationRule,
     ReroutingExemption,
@@ -31,7 +36,8 @@ from refundctl.policy.model import (
     WaiverConditions,
     WaiverEffect,
 )
-from refundctl.policy.schema import Checker, Issue
+from refundctl.policy.schema import Checker, Issue, carrier_size
+from refundctl.zones import iana_zone
 
 HEAD = {"id", "kind", "name", "source"}
 CONDITIONS = {
@@ -86,14 +92,26 @@ def build_waiver(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     return (None if c.issues else waiver), c.issues
 
 
-REGULATION_TABLES = {"policy", "scope", "due", "significant_change", "compensation", "disruption", "booking_window"}
-SCOPE = {"countries", "excluded_airports", "carrier_countries", "carrier_attribute"}
-# What each rule needs beyond [policy], [scope] and [due]; any other table is refused.
+REGULATION_TABLES = {"policy", "scope", "due", "significant_change", "compensation", "disruption", "booking_window",
+                     "refund"}  # fmt: skip
+SCOPE = {"countries", "excluded_airports", "licences", "arrivals", "carriers"}
+# What each rule needs beyond [policy], [scope] and [due]: (required tables, optional tables).
 NEEDS: dict[str, tuple[set[str], set[str]]] = {
     "us-dot-260": ({"significant_change"}, set()),
     "eu-261": ({"disruption"}, {"compensation"}),
+    "uk-261": ({"disruption"}, {"compensation"}),
+    "ca-appr": ({"refund", "compensation"}, set()),
+    "cn-caac-2021": (set(), set()),
     "us-dot-24-hour": ({"booking_window"}, set()),
 }
+CARRIER_BASED = {"cn-caac-2021"}  # covered by who operates, anywhere: [scope] carriers instead of countries
+# Sane ranges for every number a regulation file holds; beyond them a date or duration would
+# overflow (or a loop take forever), and no real regulation comes near.
+MAX_HOURS = 8760  # a year
+MAX_NOTICE_DAYS = 365
+MAX_KM = 20040  # more than half the Earth's circumference: no great-circle distance is longer
+MAX_DUE_DAYS = 3650  # ten years
+YEARS = (1900, 2999)  # as orders' years
 
 
 def build_regulation(data: dict[str, Any], file: str, lines: dict[str, int]) -> tuple[Regulation | None, list[Issue]]:
@@ -108,16 +126,15 @@ def build_regulation(data: dict[str, Any], file: str, lines: dict[str, int]) -> 
             c.issues.append((table, f"required for {implements}"))
         elif table in data and table not in required | optional:
             c.issues.append((table, f"{implements} does not use [{table}]"))
-    scope = c.table(data.get("scope", {}), "scope", SCOPE, {"countries"})
-    due_raw = c.table(data.get("due", {}), "due", {"days", "business_days", "holidays", "card"}, {"days"})
+    carrier_based = implements in CARRIER_BASED
+    scope = c.table(data.get("scope", {}), "scope", SCOPE, {"carriers", "licences"} if carrier_based else {"countries"})
+    countries = _codes(c, scope, "countries", path="scope")
+    licences = _licences(c, scope.get("licences", {}))
+    due_raw = c.table(data.get("due", {}), "due", DUE | {"card"}, {"days"})
     hours = {"domestic_hours", "international_hours"}
     change = c.table(data.get("significant_change", {}), "significant_change", hours,
                      hours if "significant_change" in data else set())  # fmt: skip
-    attribute = scope.get("carrier_attribute")
-    if attribute is not None and attribute not in get_args(CarrierAttribute):
-        c.issues.append(("scope.carrier_attribute", f"expected one of {', '.join(get_args(CarrierAttribute))}, "
-                                                    f"got {attribute!r}"))  # fmt: skip
-        attribute = None
+    comp = data.get("compensation")
     regulation = Regulation(
         id=c.head_text(head, "id"),
         file=file,
@@ -126,19 +143,63 @@ def build_regulation(data: dict[str, Any], file: str, lines: dict[str, int]) -> 
         source=c.head_text(head, "source"),
         implements=implements,  # type: ignore[arg-type]
         in_force=_date(c, head.get("in_force"), "policy.in_force") or date.min,
-        countries=_codes(c, scope, "countries", path="scope"),
+        countries=countries,
         due=_due(c, due_raw, "due"),
         due_card=_card_due(c, due_raw),
         domestic_hours=_hours(c, change.get("domestic_hours"), "significant_change.domestic_hours"),
         international_hours=_hours(c, change.get("international_hours"), "significant_change.international_hours"),
-        compensation=_compensation(c, data["compensation"]) if "compensation" in data else None,
+        compensation=_compensation(c, comp) if comp is not None and implements != "ca-appr" else None,
         excluded_airports=_codes(c, scope, "excluded_airports", path="scope"),
-        carrier_countries=_codes(c, scope, "carrier_countries", path="scope"),
-        carrier_attribute=attribute,
+        licences=licences,
+        arrivals=_arrivals(c, scope.get("arrivals", []), countries, licences),
+        carriers=_attributes(c, scope["carriers"], "scope.carriers", licences) if "carriers" in scope else (),
         disruption=_disruption(c, data["disruption"]) if "disruption" in data else None,
         booking_window=_booking_window(c, data["booking_window"]) if "booking_window" in data else None,
+        refund_right=_refund_right(c, data["refund"]) if "refund" in data else None,
+        delay_compensation=_delay_compensation(c, comp) if comp is not None and implements == "ca-appr" else None,
     )
     return (None if c.issues else regulation), c.issues
+
+
+def _licences(c: Checker, raw: Any) -> dict[CarrierAttribute, frozenset[str]]:
+    """``[scope.licences]``: each carrier attribute's licensing states (the carriers file's ``country``)."""
+    table = c.table(raw, "scope.licences", set(get_args(CarrierAttribute)))
+    names: tuple[CarrierAttribute, ...] = get_args(CarrierAttribute)
+    return {key: c.codes(table[key], f"scope.licences.{key}") for key in names if key in table}
+
+
+def _attributes(c: Checker, raw: Any, path: str,
+                licences: dict[CarrierAttribute, frozenset[str]]) -> tuple[CarrierAttribute, ...]:  # fmt: skip
+    names = c.codes(raw, path)
+    for name in sorted(names - set(licences)):
+        known = ", ".join(sorted(licences)) or "none"
+        c.issues.append((path, f"{name!r} has no [scope.licences] entry (listed: {known})"))
+    return tuple(sorted(n for n in licences if n in names))
+
+
+def _arrivals(c: Checker, raw: Any, countries: frozenset[str],
+              licences: dict[CarrierAttribute, frozenset[str]]) -> tuple[Arrival, ...]:  # fmt: skip
+    """``[[scope.arrivals]]``: inbound cover; ``countries`` defaults to the scope's."""
+    if not isinstance(raw, list):
+        c.issues.append(("scope.arrivals", "expected [[scope.arrivals]] tables"))
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        path = f"scope.arrivals[{i}]"
+        a = c.table(item, path, {"countries", "carriers", "cites"}, {"carriers", "cites"})
+        where = _codes(c, a, "countries", path=path) if "countries" in a else countries
+        carriers = _attributes(c, a["carriers"], f"{path}.carriers", licences) if "carriers" in a else ()
+        out.append(Arrival(where, carriers, c.typed(a.get("cites"), str, f"{path}.cites", "")))
+    return tuple(out)
+
+
+def _number(c: Checker, value: Any, path: str, low: int, high: int, unit: str) -> int:
+    """A whole number from ``low`` to ``high``; the bound is in the message."""
+    number = c.typed(value, int, path, low)
+    if not low <= number <= high:
+        c.issues.append((path, f"expected {low} to {high} {unit}, got {number}"))
+        return low
+    return number
 
 
 def _disruption(c: Checker, raw: Any) -> Disruption:
@@ -153,33 +214,81 @@ def _booking_window(c: Checker, raw: Any) -> BookingWindow:
     b = c.table(raw, "booking_window", keys, keys)
     return BookingWindow(
         within_hours=_hours(c, b.get("within_hours"), "booking_window.within_hours") or 1,
-        booked_days_before=c.typed(b.get("booked_days_before"), int, "booking_window.booked_days_before", 0),
+        booked_days_before=_number(
+            c, b.get("booked_days_before"), "booking_window.booked_days_before", 0, MAX_NOTICE_DAYS, "days"
+        ),
+    )
+
+
+def _refund_right(c: Checker, raw: Any) -> RefundRight:
+    keys = {"delay_hours", "rebook_within_hours"}
+    r = c.table(raw, "refund", keys, keys)
+    return RefundRight(
+        delay_hours=_hours(c, r.get("delay_hours"), "refund.delay_hours") or 1,
+        rebook_within_hours=_hours(c, r.get("rebook_within_hours"), "refund.rebook_within_hours") or 1,
     )
 
 
 def _card_due(c: Checker, due: dict[str, Any]) -> Due | None:
     if "card" not in due:
         return None
-    raw = c.table(due["card"], "due.card", {"days", "business_days", "holidays", "payment_methods"},
-                  {"days", "payment_methods"})  # fmt: skip
+    raw = c.table(due["card"], "due.card", DUE | {"payment_methods"}, {"days", "payment_methods"})
     methods = c.codes(raw["payment_methods"], "due.card.payment_methods") if "payment_methods" in raw else frozenset()
     return replace(_due(c, raw, "due.card"), payment_methods=methods)
 
 
-MAX_DUE_DAYS = 3650  # ten years; beyond, due dates would overflow (or business days take forever)
+DUE = {"days", "business_days", "holidays", "timezone", "published_through"}
 
 
 def _due(c: Checker, raw: dict[str, Any], path: str) -> Due:
-    days = c.typed(raw.get("days"), int, f"{path}.days", 0)
-    if not 0 <= days <= MAX_DUE_DAYS:
-        c.issues.append((f"{path}.days", f"expected 0 to {MAX_DUE_DAYS} days, got {days}"))
+    days = _number(c, raw.get("days"), f"{path}.days", 0, MAX_DUE_DAYS, "days")
     country = c.typed(raw.get("holidays"), str, f"{path}.holidays", "") or None
     if country is not None and country not in holidays.list_supported_countries():
         c.issues.append((f"{path}.holidays", f"no public holiday calendar for country {country!r}"))
     business = c.typed(raw.get("business_days"), bool, f"{path}.business_days", False)
     if country is not None and not business:
         c.issues.append((f"{path}.holidays", "holidays only matter with business_days = true"))
-    return Due(days, business, country)
+    zone = c.typed(raw.get("timezone"), str, f"{path}.timezone", "UTC")
+    try:
+        iana_zone(zone)
+    except ValueError as exc:
+        c.issues.append((f"{path}.timezone", str(exc)))
+        zone = "UTC"
+    published = None
+    if "published_through" in raw:
+        published = _number(c, raw["published_through"], f"{path}.published_through", *YEARS, "(a year)")
+        if country is None:
+            c.issues.append((f"{path}.published_through", "only matters with a holidays calendar"))
+    return Due(days, business, country, timezone=zone, published_through=published)
+
+
+def _delay_compensation(c: Checker, raw: Any) -> DelayCompensation:
+    """APPR s. 19: bands by arrival delay, amounts by carrier size, a flat amount when refunded."""
+    comp = c.table(raw, "compensation", {"currency", "notice_days", "refunded", "bands"},
+                   {"currency", "notice_days", "refunded", "bands"})  # fmt: skip
+    currency = c.currency(comp.get("currency"), "compensation.currency", "CAD") or "CAD"
+    sizes = {"large", "small"}
+
+    def amounts(item: Any, path: str) -> tuple[Decimal, Decimal]:
+        t = c.table(item, path, sizes | {"from_hours"} if path != "compensation.refunded" else sizes, sizes)
+        return (c.amount(t.get("large"), currency, f"{path}.large") or ZERO,
+                c.amount(t.get("small"), currency, f"{path}.small") or ZERO)  # fmt: skip
+
+    refunded = amounts(comp.get("refunded", {}), "compensation.refunded")
+    raw_bands = comp.get("bands", [])
+    if not isinstance(raw_bands, list) or not raw_bands:
+        c.issues.append(("compensation.bands", "expected at least one [[compensation.bands]] table"))
+        raw_bands = []
+    bands: list[DelayBand] = []
+    for i, item in enumerate(raw_bands):
+        path = f"compensation.bands[{i}]"
+        large, small = amounts(item, path)
+        hours = _hours(c, item.get("from_hours") if isinstance(item, dict) else None, f"{path}.from_hours") or 1
+        if bands and hours <= bands[-1].from_hours:
+            c.issues.append((f"{path}.from_hours", f"bands must go up in hours (previous: {bands[-1].from_hours})"))
+        bands.append(DelayBand(hours, large, small))
+    notice = _number(c, comp.get("notice_days"), "compensation.notice_days", 0, MAX_NOTICE_DAYS, "days")
+    return DelayCompensation(currency, notice, tuple(bands), *refunded)
 
 
 def _compensation(c: Checker, raw: Any) -> CompensationRule:
@@ -194,7 +303,7 @@ def _compensation(c: Checker, raw: Any) -> CompensationRule:
     for i, item in enumerate(raw_bands):
         path = f"compensation.bands[{i}]"
         b = c.table(item, path, {"up_to_km", "amount", "reduce_within_hours"}, {"amount"})
-        up_to = c.typed(b.get("up_to_km"), int, f"{path}.up_to_km", 0) if "up_to_km" in b else None
+        up_to = _number(c, b["up_to_km"], f"{path}.up_to_km", 1, MAX_KM, "km") if "up_to_km" in b else None
         amount = c.amount(b.get("amount"), currency, f"{path}.amount") or ZERO
         bands.append(Band(up_to, amount, _hours(c, b.get("reduce_within_hours"), f"{path}.reduce_within_hours")))
         previous = bands[-2].up_to_km if len(bands) > 1 else 0
@@ -203,13 +312,15 @@ def _compensation(c: Checker, raw: Any) -> CompensationRule:
     if bands and bands[-1].up_to_km is not None:
         c.issues.append((f"compensation.bands[{len(bands) - 1}].up_to_km", "the last band must leave out up_to_km"))
     intra = c.table(comp.get("intra", {}), "compensation.intra", {"over_km", "amount", "reduce_within_hours"})
-    notice = c.typed(comp.get("notice_days"), int, "compensation.notice_days", 0)
+    notice = _number(c, comp.get("notice_days"), "compensation.notice_days", 0, MAX_NOTICE_DAYS, "days")
     reduction = c.percent(comp["reduction_percent"], "compensation.reduction_percent") \
         if "reduction_percent" in comp else None  # fmt: skip
     return CompensationRule(
         currency=currency,
         bands=tuple(bands),
-        intra_over_km=c.typed(intra.get("over_km"), int, "compensation.intra.over_km", 0) if intra else None,
+        intra_over_km=_number(c, intra.get("over_km"), "compensation.intra.over_km", 1, MAX_KM, "km")
+        if intra
+        else None,
         intra_amount=c.amount(intra.get("amount"), currency, "compensation.intra.amount") if intra else None,
         notice_days=notice,
         intra_reduce_within_hours=_hours(c, intra.get("reduce_within_hours"), "compensation.intra.reduce_within_hours"),
@@ -229,7 +340,7 @@ def _rerouting(c: Checker, raw: Any, notice_days: int) -> tuple[ReroutingExempti
         path = f"compensation.rerouting[{i}]"
         r = c.table(item, path, keys, keys)
         days = c.typed(r.get("notice_days"), int, f"{path}.notice_days", 0)
-        if not 0 <= days < notice_days:
+        if not 0 <= days < max(notice_days, 1):
             c.issues.append((f"{path}.notice_days", f"expected 0 to {notice_days - 1} (less than compensation."
                                                     "notice_days)"))  # fmt: skip
         out.append(ReroutingExemption(
@@ -240,7 +351,7 @@ def _rerouting(c: Checker, raw: Any, notice_days: int) -> tuple[ReroutingExempti
     return tuple(out)
 
 
-CARRIER = {"code", "name", "country"}
+CARRIER = {"code", "name", "country", "appr_carrier_size"}
 
 
 def build_carriers(data: dict[str, Any], file: str, lines: dict[str, int]) -> tuple[CarrierList | None, list[Issue]]:
@@ -256,7 +367,7 @@ def build_carriers(data: dict[str, Any], file: str, lines: dict[str, int]) -> tu
     first: dict[str, int] = {}
     for i, item in enumerate(raw):
         path = f"carriers[{i}]"
-        entry = c.table(item, path, CARRIER, CARRIER)
+        entry = c.table(item, path, CARRIER, CARRIER - {"appr_carrier_size"})
         code = c.typed(entry.get("code"), str, f"{path}.code", "")
         country = c.typed(entry.get("country"), str, f"{path}.country", "")
         if code and (len(code) != 2 or not code.isascii() or not code.isalnum() or not code.isupper()):
@@ -267,7 +378,8 @@ def build_carriers(data: dict[str, Any], file: str, lines: dict[str, int]) -> tu
         if code in first:
             c.issues.append((f"{path}.code", f"carrier {code!r} is already listed at line {first[code]}"))
         first.setdefault(code, line)
-        carriers.append(Carrier(code, c.typed(entry.get("name"), str, f"{path}.name", ""), country, file, line))
+        size = carrier_size(c, entry.get("appr_carrier_size"), f"{path}.appr_carrier_size")
+        carriers.append(Carrier(code, c.typed(entry.get("name"), str, f"{path}.name", ""), country, file, line, size))
     carrier_list = CarrierList(c.head_text(head, "id"), file, tuple(carriers))
     return (None if c.issues else carrier_list), c.issues
 
@@ -291,10 +403,7 @@ def _choice(c: Checker, value: Any, path: str, allowed: tuple[str, ...], default
 
 
 def _hours(c: Checker, value: Any, path: str) -> int | None:
-    hours = c.typed(value, int, path, 0) if value is not None else None
-    if hours is not None and hours < 1:
-        c.issues.append((path, "expected at least 1 hour"))
-    return hours
+    return None if value is None else _number(c, value, path, 1, MAX_HOURS, "hours")
 
 
 def _instant(c: Checker, value: Any, path: str) -> datetime | None:

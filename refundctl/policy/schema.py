@@ -10,12 +10,12 @@ import itertools
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from refundctl.errors import shown
 from refundctl.money import minor_unit, parse_amount
 from refundctl.policy.locate import locate
-from refundctl.policy.model import Deadline, Penalty, Policy, Refundability, Rule, Window
+from refundctl.policy.model import CarrierAttribute, CarrierSize, Deadline, Penalty, Policy, Refundability, Rule, Window
 from refundctl.zones import iana_zone
 
 T = TypeVar("T")
@@ -28,6 +28,7 @@ SUPPLIERS = {"airline": "carriers", "hotel": "hotels"}
 MAX_DAYS_BEFORE = 36500
 MAX_HOURS_BEFORE = MAX_DAYS_BEFORE * 24
 MAX_PENALTY_NIGHTS = 9999  # as orders' nights are bounded
+CARRIER_FLAGS: tuple[CarrierAttribute, ...] = get_args(CarrierAttribute)
 
 
 class Checker:
@@ -117,8 +118,8 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     c = Checker(lines)
     c.table(data, "", {"policy", "fares", "rates"}, {"policy"})
     head = c.table(data.get("policy", {}), "policy", {
-        "id", "kind", "name", "source", "carriers", "hotels", "currency", "eu_carrier", "dot_24_hour", "timezone",
-        "check_in_time", "full_refund_statuses",
+        "id", "kind", "name", "source", "carriers", "hotels", "currency", *CARRIER_FLAGS, "appr_carrier_size",
+        "dot_24_hour", "timezone", "check_in_time", "full_refund_statuses",
     }, {"id", "kind", "currency"})  # fmt: skip
     kind = head.get("kind")
     if kind not in RULE_TABLE:
@@ -161,13 +162,22 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
         suppliers=c.codes(head.get(suppliers_key, []), f"policy.{suppliers_key}"),
         currency=currency,
         rules=rules,
-        eu_carrier=c.typed(head.get("eu_carrier"), bool, "policy.eu_carrier", False) if "eu_carrier" in head else None,
+        **{flag: c.typed(head[flag], bool, f"policy.{flag}", False) for flag in CARRIER_FLAGS if flag in head},
+        appr_carrier_size=carrier_size(c, head.get("appr_carrier_size"), "policy.appr_carrier_size"),
         dot_24_hour=_dot_24_hour(c, head.get("dot_24_hour")),
         timezone=timezone,
         check_in_time=check_in,
         full_refund_statuses=c.codes(head.get("full_refund_statuses", []), "policy.full_refund_statuses"),
     )
     return (None if c.issues else policy), c.issues
+
+
+def carrier_size(c: Checker, value: Any, path: str) -> CarrierSize | None:
+    """APPR s. 1(2): "large" (two million passengers or more in each of the two preceding years) or "small"."""
+    if value is None or value in get_args(CarrierSize):
+        return value  # type: ignore[no-any-return]
+    c.issues.append((path, f"expected 'large' or 'small' (APPR s. 1(2)), got {shown(value)}"))
+    return None
 
 
 def _dot_24_hour(c: Checker, value: Any) -> Literal["cancel", "hold"] | None:
