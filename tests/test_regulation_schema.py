@@ -88,3 +88,56 @@ def test_dot_24_hour_is_cancel_or_hold(tmp_path: Path) -> None:
     [found] = problems(tmp_path, za=AIRLINE.replace('dot_24_hour = "cancel"', 'dot_24_hour = "refund"'))
     assert found == (f"{tmp_path / 'za.toml'}:11: policy.dot_24_hour: expected 'cancel' or 'hold' "
                      "(14 CFR 259.5(b)(4)), got 'refund'")  # fmt: skip
+
+
+# Issue 11: every number in a regulation file is bounded, with the bound in the message. Before,
+# significant_change hours of 1e11 or notice_days of 800,000 validated and then crashed check
+# with OverflowError.
+BOUNDS = [
+    ("us-dot-2024", "domestic_hours = 3\n", "domestic_hours = 100000000000\n", "significant_change.domestic_hours",
+     "expected 1 to 8760 hours, got 100000000000"),
+    ("us-dot-2024", "international_hours = 6\n", "international_hours = 0\n",
+     "significant_change.international_hours", "expected 1 to 8760 hours, got 0"),
+    ("us-dot-2024", "days = 7\n", "days = 3651\n", "due.card.days", "expected 0 to 3650 days, got 3651"),
+    ("us-dot-24-hour", "within_hours = 24\n", "within_hours = 8761\n", "booking_window.within_hours",
+     "expected 1 to 8760 hours, got 8761"),
+    ("us-dot-24-hour", "booked_days_before = 7\n", "booked_days_before = 366\n",
+     "booking_window.booked_days_before", "expected 0 to 365 days, got 366"),
+    ("eu-261", "notice_days = 14\n", "notice_days = 800000\n", "compensation.notice_days",
+     "expected 0 to 365 days, got 800000"),
+    ("eu-261", "earlier_hours = 1 ", "earlier_hours = 99999 ", "disruption.earlier_hours",
+     "expected 1 to 8760 hours, got 99999"),
+    ("eu-261", "refund_delay_hours = 5 ", "refund_delay_hours = -5 ", "disruption.refund_delay_hours",
+     "expected 1 to 8760 hours, got -5"),
+    ("eu-261", "compensation_delay_hours = 3 ", "compensation_delay_hours = 8761 ",
+     "disruption.compensation_delay_hours", "expected 1 to 8760 hours, got 8761"),
+    ("eu-261", "up_to_km = 1500\n", "up_to_km = 0\n", "compensation.bands[0].up_to_km",
+     "expected 1 to 20040 km, got 0"),
+    ("eu-261", "reduce_within_hours = 2 ", "reduce_within_hours = 9000 ", "compensation.bands[0].reduce_within_hours",
+     "expected 1 to 8760 hours, got 9000"),
+    ("eu-261", "over_km = 1500\n", "over_km = 40000\n", "compensation.intra.over_km",
+     "expected 1 to 20040 km, got 40000"),
+    ("eu-261", "departs_within_hours = 2\n", "departs_within_hours = 10000000000\n",
+     "compensation.rerouting[0].departs_within_hours", "expected 1 to 8760 hours, got 10000000000"),
+    ("eu-261", "arrives_within_hours = 4\n", "arrives_within_hours = 0\n",
+     "compensation.rerouting[0].arrives_within_hours", "expected 1 to 8760 hours, got 0"),
+    ("eu-261", 'reduction_percent = "50"', 'reduction_percent = "150"', "compensation.reduction_percent",
+     'expected a percentage from "0" to "100" as a string, got \'150\''),
+    ("ca-appr", "delay_hours = 3 ", "delay_hours = 8761 ", "refund.delay_hours", "expected 1 to 8760 hours, got 8761"),
+    ("ca-appr", "rebook_within_hours = 48 ", "rebook_within_hours = 0 ", "refund.rebook_within_hours",
+     "expected 1 to 8760 hours, got 0"),
+    ("ca-appr", "days = 30 ", "days = 100000 ", "due.days", "expected 0 to 3650 days, got 100000"),
+    ("ca-appr", "from_hours = 9\n", "from_hours = 1000000\n", "compensation.bands[2].from_hours",
+     "expected 1 to 8760 hours, got 1000000"),
+    ("cn-caac-2021", "published_through = 2026\n", "published_through = 99999\n", "due.published_through",
+     "expected 1900 to 2999 (a year), got 99999"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("file", "old", "new", "field", "message"), BOUNDS, ids=[b[3] for b in BOUNDS])
+def test_every_number_in_a_regulation_file_is_bounded(tmp_path: Path, file: str, old: str, new: str, field: str,
+                                                      message: str) -> None:  # fmt: skip
+    text = (SHIPPED / "regulations" / f"{file}.toml").read_text(encoding="utf-8")
+    assert old in text
+    found = problems(tmp_path, **{file: text.replace(old, new, 1)})
+    assert any(p.endswith(f" {field}: {message}") for p in found), found
