@@ -297,3 +297,23 @@ def test_caac_deadline_in_an_unpublished_year_is_provisional(requested: str, pro
     assert caac["due_by_provisional"] is provisional
     text = explained(order, tmp_path)
     assert ("PROVISIONAL" in text) is provisional
+
+
+def test_explain_says_for_each_regime_why_it_applied_or_not_with_the_numbers(tmp_path: Path) -> None:
+    """README "Passenger rights": every regulation's verdict, with the measured numbers and the threshold."""
+    order = trip(yyz("18:00"), cancellation_notified_at="2026-11-26T08:00:00Z")
+    data = json.loads(explained(order, tmp_path, "-o", "json"))
+    verdicts = {r["id"]: r for r in data["regulations"]}
+    [appr] = verdicts["ca-appr"]["journeys"]
+    assert appr["applies"] and appr["compensation"] == {"amount": "700.00", "currency": "CAD",
+                                                        "regulation": "ca-appr", "journey": [0]}  # fmt: skip
+    numbers = " | ".join(appr["numbers"])
+    assert "within the carrier's control (s. 12), from extraordinary_circumstances = false" in numbers
+    assert "told 14 days before departure, 14 days or less (12(2)(d), 12(3)(d))" in numbers
+    assert "arrived 6 h late at YVR (actual_arrives_at, the door-open moment of s. 1(2)): the 6 h band" in numbers
+    assert "AC (Air Canada): appr_carrier_size = large in carriers/carriers.toml: 700.00 CAD" in numbers
+    assert verdicts["cn-caac-2021"]["why_not"] == [
+        "no segment is operated by a cn_carrier: AC (Air Canada) is licensed in CA (carriers/carriers.toml)"
+    ]
+    [uk] = verdicts["uk-261"]["journeys"]
+    assert uk["why_not"] == ["journey 1 (segment 1, YYZ-YVR) neither departs from nor arrives in the covered countries"]

@@ -54,7 +54,10 @@ def _journey(reg: Regulation, order: FlightOrder, policies: PolicySet, j: Journe
     first = next(s for s in j.segments if s.status in ("cancelled", "changed") or s.actual_arrives_at)
     cause, cause_fact = _cause(first)
     by_departure = where(j.origin).country in reg.countries
-    scope = f"{j.label()} {'departs from' if by_departure else 'arrives in or touches'} {'/'.join(places)}"
+    ends = (
+        "departs from" if by_departure else "arrives in" if where(j.destination).country in reg.countries else "touches"
+    )
+    scope = f"{j.label()} {ends} {', '.join(sorted(set(places) & reg.countries))}"
     numbers = [f"operating carrier {first.carrier} (s. 2(1)); {cause_fact}"]
     what, refundable = _event(rules, j)
     refund = refundable and not order.change_accepted

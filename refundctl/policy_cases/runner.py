@@ -12,7 +12,7 @@ A case file names an orders file (JSON Lines, beside it) and lists cases::
     expect = { outcome = "full", refund = "1200.00", waivers = ["frontline-2020"], rules = ["frontline-2020"] }
 
 ``expect`` may hold outcome, refund, penalty, non_refundable, refund_with_evidence,
-funded_by (a table), waivers, regulations, also_matched, due_by ("YYYY-MM-DD" or ""),
+funded_by (a table), waivers, regulations, also_matched, due_by ("YYYY-MM-DD" or ""), due_by_provisional,
 compensation (each entry as "600.00 EUR", joined by "; ", or "" for none) and rules (rule
 ids that must fire). A bad case file is a PolicyError located by file:line; a case whose
 decision differs fails.
@@ -38,7 +38,7 @@ from refundctl.policy.model import PolicySet
 
 EXPECT = {
     "outcome", "refund", "penalty", "non_refundable", "refund_with_evidence", "funded_by", "waivers",
-    "regulations", "also_matched", "due_by", "compensation", "rules",
+    "regulations", "also_matched", "due_by", "due_by_provisional", "compensation", "rules",
 }  # fmt: skip
 STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
