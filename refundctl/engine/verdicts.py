@@ -146,11 +146,10 @@ def dated(a: Assessment, order: FlightOrder, requested: datetime) -> Assessment:
     day = due_date(due, start)
     since = "refund_requested_at" if order.refund_requested_at else "the decision instant"
     unit = "working days" if due.business_days else "calendar days"
-    counted = f"due within {due.days} {unit} of {since} ({start} in {due.timezone}, counted from the next day)"
+    counted = f"due within {due.days} {unit} of {since} ({start}, a {due.timezone} date; counted from the next day)"
     if due.holidays:
-        counted += (
-            f" on {due.holidays}'s working-day calendar (weekends and public holidays off, adjusted working days on)"
-        )
+        counted += (f" in {due.holidays} working days (weekdays without public holidays or days off, plus the weekend "
+                    "days scheduled as working days)")  # fmt: skip
     notes = [f"{counted}; payment by {order.common.payment_method}"]
     late = provisional(due, day)
     if late:
