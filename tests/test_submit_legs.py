@@ -204,7 +204,7 @@ def test_a_schema_1_journal_is_migrated_with_every_row(tmp_path: Path) -> None:
     journal.mark_skipped("A")  # the new state is allowed in the migrated table
     journal.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     db.close()
 
 

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import cli_env
+from helpers import cli_env, decide_dict, flight
 
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode, JournalError
 from refundctl.submit.journal import Journal, Plan
+from refundctl.submit.plan import plan_for
 from refundctl.track import find_journal, track_rows
 
 ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
@@ -102,3 +103,18 @@ def test_row_is_overdue_only_after_the_due_date_and_until_success(tmp_path: Path
     assert done is not None
     assert track_rows(done, at + timedelta(days=30))[0]["overdue"] is False
     j.close()
+
+
+def test_a_provisional_due_date_stays_provisional_from_check_to_track(tmp_path: Path) -> None:
+    """CAAC 2021: 7 China working days from 2026-12-23 reach 2027, whose schedule is unpublished: provisional."""
+    order = flight(id="CN-1", refund_requested_at="2026-12-23T09:00:00+08:00")
+    order["segments"][0].update(carrier="MU", status="cancelled")
+    decision = decide_dict(order, "2026-11-25T12:00:00Z")
+    assert (decision.due_by, decision.due_by_provisional) == (date(2027, 1, 4), True)
+    j = Journal.open(tmp_path / "j.sqlite")
+    j.plan([plan_for(decision, "digest", date(2026, 12, 31), None)])
+    entry = j.get("CN-1")
+    j.close()
+    assert entry is not None
+    [row] = track_rows(entry, datetime(2026, 12, 24, tzinfo=UTC))
+    assert (row["due_by"], row["due_by_provisional"]) == ("2027-01-04", True)

@@ -44,7 +44,7 @@ from typing import Any, Literal
 from refundctl.errors import JournalError
 
 APPLICATION_ID = 0x52464E44  # "RFND": tells our journals from any other SQLite file
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 State = Literal["planned", "sent", "accepted", "rejected", "failed", "skipped", "manual"]
 Payer = Literal["supplier", "platform"]
 PAYERS: tuple[Payer, ...] = ("supplier", "platform")
@@ -96,6 +96,11 @@ ALTER TABLE refunds RENAME TO refunds_1;
 INSERT INTO refunds SELECT * FROM refunds_1;
 DROP TABLE refunds_1;
 """
+# Schema 3: whether due_by rests on a holiday calendar not yet officially published (CAAC's
+# working days into an unannounced year); journals of schema 2 had no such dates.
+_FROM_2 = (
+    "ALTER TABLE refunds ADD COLUMN due_by_provisional INTEGER NOT NULL DEFAULT 0 CHECK (due_by_provisional IN (0, 1));"
+)
 _TABLES: dict[Payer, str] = {"supplier": "refunds", "platform": "platform_legs"}
 
 
@@ -133,6 +138,7 @@ class Plan:
     waivers: tuple[str, ...]
     due_by: date | None
     platform: PlatformPlan | None = None
+    due_by_provisional: bool = False  # due_by counts into a year whose official holidays are not published
 
     @property
     def decided(self) -> Decimal:
@@ -197,7 +203,9 @@ _LEG_STATE = (
     "state, attempts, sent_amount, quote_id, quote_amount, refund_id, refund_status, answer, error_type, error, "
     "created_at, updated_at, sent_at, synced_at"
 )
-_COLUMNS = f"order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, {_LEG_STATE}"
+_COLUMNS = (
+    f"order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, due_by_provisional, {_LEG_STATE}"
+)
 _PLATFORM_COLUMNS = f"order_id, idempotency_key, amount, payment_reference, {_LEG_STATE}"
 
 
@@ -244,6 +252,7 @@ def _entry(row: sqlite3.Row, platform: sqlite3.Row | None) -> Entry:
         reason=row["reason"],
         waivers=tuple(json.loads(row["waivers"])),
         due_by=None if row["due_by"] is None else date.fromisoformat(row["due_by"]),
+        due_by_provisional=bool(row["due_by_provisional"]),
         platform=None if leg is None else leg[0],
     )
     return Entry(plan=plan, **_leg_state(row), platform=None if leg is None else leg[1])
@@ -284,13 +293,14 @@ class Journal:
         if app_id == 0 and tables == 0:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
+                f"BEGIN IMMEDIATE; {_SCHEMA} {_FROM_2} PRAGMA application_id={APPLICATION_ID}; "
                 f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
         elif app_id != APPLICATION_ID:
             raise JournalError(f"{path} is an SQLite file but not a refundctl journal; pass another --journal")
-        elif version == 1:
-            db.executescript(f"BEGIN IMMEDIATE; {_FROM_1} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        elif version in (1, 2):
+            steps = (_FROM_1 if version == 1 else "") + _FROM_2
+            db.executescript(f"BEGIN IMMEDIATE; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         elif version != SCHEMA_VERSION:
             raise JournalError(f"{path} has journal schema {version}; this refundctl reads schema {SCHEMA_VERSION}")
         db.execute("PRAGMA journal_mode=WAL")
@@ -366,7 +376,8 @@ class Journal:
         with self._errors("cannot plan"), self._transaction():
             cursor = self._db.executemany(
                 "INSERT INTO refunds (order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, "
-                "state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
+                "due_by_provisional, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
                 "ON CONFLICT (order_id) DO NOTHING",
                 (
                     (
@@ -378,6 +389,7 @@ class Journal:
                         p.reason,
                         json.dumps(list(p.waivers)),
                         None if p.due_by is None else p.due_by.isoformat(),
+                        int(p.due_by_provisional),
                         now,
                         now,
                     )

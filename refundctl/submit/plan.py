@@ -53,6 +53,7 @@ def plan_for(decision: Decision, policy_digest: str, default_due: date, payment_
         reason=decision.reason,
         waivers=decision.waivers,
         due_by=decision.due_by or default_due,
+        due_by_provisional=decision.due_by_provisional and decision.due_by is not None,
         platform=None
         if platform <= ZERO
         else PlatformPlan(

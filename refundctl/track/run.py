@@ -29,6 +29,7 @@ COLUMNS = (
     "refund_id",
     "age_days",
     "due_by",
+    "due_by_provisional",
     "overdue",
     "note",
 )
@@ -62,6 +63,7 @@ def track_rows(entry: Entry, as_of: datetime) -> list[dict[str, Any]]:
                 "refund_id": leg.refund_id,
                 "age_days": max(0, (as_of - since).days),
                 "due_by": None if plan.due_by is None else plan.due_by.isoformat(),
+                "due_by_provisional": plan.due_by_provisional,
                 "overdue": overdue,
                 "note": leg.error,
             }
