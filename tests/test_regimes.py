@@ -22,6 +22,7 @@ from overrides_support import policy_copy, segment, trip
 
 from refundctl.cli.main import cli
 from refundctl.engine.workdays import due_date
+from refundctl.orders.parse import parse_order
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import load_policies
 from refundctl.policy.model import Due
@@ -317,3 +318,26 @@ def test_explain_says_for_each_regime_why_it_applied_or_not_with_the_numbers(tmp
     ]
     [uk] = verdicts["uk-261"]["journeys"]
     assert uk["why_not"] == ["journey 1 (segment 1, YYZ-YVR) neither departs from nor arrives in the covered countries"]
+
+
+@pytest.mark.parametrize(("arrives", "amount"), [("20:59", "700.00 CAD"), ("21:00", "1000.00 CAD")])
+def test_appr_accepted_rerouting_is_compensated_by_its_arrival_delay(arrives: str, amount: str) -> None:
+    """APPR 12(3)(d), 19(1)(a)(iii): re-routed (accepted), 9 h or more late at the destination: CAD 1,000."""
+    rerouting = {"departs_at": "2026-12-10T16:00:00Z", "arrives_at": f"2026-12-10T{arrives}:00Z"}
+    order = trip(yyz(status="cancelled"), change_accepted=True, rerouting=rerouting)
+    d = decide_dict(order, AS_OF)
+    assert (d.refund, comp(order)) == (FARE_ONLY, [(amount, "ca-appr")])
+
+
+def test_appr_compensation_without_a_known_arrival_goes_to_review() -> None:
+    """APPR 19(1): the amount depends on the arrival; accepted, with no re-routing times: review, never a guess."""
+    d = decide_dict(trip(yyz(status="cancelled"), change_accepted=True), AS_OF)
+    assert d.outcome == "manual_review" and "arrival at YVR is not known" in (d.reason or "")
+
+
+def test_an_unknown_disruption_cause_is_a_located_record_error() -> None:
+    """APPR ss. 10-12 know three categories; anything else is refused with its field, never guessed."""
+    _, problems = parse_order(trip(yyz(status="cancelled", disruption_cause="weather")))
+    assert [(p.path, p.message) for p in problems] == [
+        ("segments[0].disruption_cause", "expected one of within_control, safety, outside_control, got 'weather'")
+    ]
