@@ -180,12 +180,8 @@ def _attributes(c: Checker, raw: Any, path: str,
 def _arrivals(c: Checker, raw: Any, countries: frozenset[str],
               licences: dict[CarrierAttribute, frozenset[str]]) -> tuple[Arrival, ...]:  # fmt: skip
     """``[[scope.arrivals]]``: inbound cover; ``countries`` defaults to the scope's."""
-    if not isinstance(raw, list):
-        c.issues.append(("scope.arrivals", "expected [[scope.arrivals]] tables"))
-        return ()
     out = []
-    for i, item in enumerate(raw):
-        path = f"scope.arrivals[{i}]"
+    for path, item in c.array(raw, "scope.arrivals"):
         a = c.table(item, path, {"countries", "carriers", "cites"}, {"carriers", "cites"})
         where = _codes(c, a, "countries", path=path) if "countries" in a else countries
         carriers = _attributes(c, a["carriers"], f"{path}.carriers", licences) if "carriers" in a else ()
@@ -275,13 +271,8 @@ def _delay_compensation(c: Checker, raw: Any) -> DelayCompensation:
                 c.amount(t.get("small"), currency, f"{path}.small") or ZERO)  # fmt: skip
 
     refunded = amounts(comp.get("refunded", {}), "compensation.refunded")
-    raw_bands = comp.get("bands", [])
-    if not isinstance(raw_bands, list) or not raw_bands:
-        c.issues.append(("compensation.bands", "expected at least one [[compensation.bands]] table"))
-        raw_bands = []
     bands: list[DelayBand] = []
-    for i, item in enumerate(raw_bands):
-        path = f"compensation.bands[{i}]"
+    for path, item in c.array(comp.get("bands", []), "compensation.bands", required=True):
         large, small = amounts(item, path)
         hours = _hours(c, item.get("from_hours") if isinstance(item, dict) else None, f"{path}.from_hours") or 1
         if bands and hours <= bands[-1].from_hours:
@@ -296,12 +287,7 @@ def _compensation(c: Checker, raw: Any) -> CompensationRule:
                                          "rerouting"}, {"currency", "notice_days", "bands"})  # fmt: skip
     currency = c.currency(comp.get("currency"), "compensation.currency", "EUR") or "EUR"
     bands: list[Band] = []
-    raw_bands = comp.get("bands", [])
-    if not isinstance(raw_bands, list) or not raw_bands:
-        c.issues.append(("compensation.bands", "expected at least one [[compensation.bands]] table"))
-        raw_bands = []
-    for i, item in enumerate(raw_bands):
-        path = f"compensation.bands[{i}]"
+    for path, item in c.array(comp.get("bands", []), "compensation.bands", required=True):
         b = c.table(item, path, {"up_to_km", "amount", "reduce_within_hours"}, {"amount"})
         up_to = _number(c, b["up_to_km"], f"{path}.up_to_km", 1, MAX_KM, "km") if "up_to_km" in b else None
         amount = c.amount(b.get("amount"), currency, f"{path}.amount") or ZERO
@@ -332,12 +318,8 @@ def _compensation(c: Checker, raw: Any) -> CompensationRule:
 def _rerouting(c: Checker, raw: Any, notice_days: int) -> tuple[ReroutingExemption, ...]:
     """Art. 5(1)(c)(ii)-(iii): shorter notice, with a re-routing close enough to the schedule."""
     keys = {"notice_days", "departs_within_hours", "arrives_within_hours"}
-    if not isinstance(raw, list):
-        c.issues.append(("compensation.rerouting", "expected [[compensation.rerouting]] tables"))
-        return ()
     out = []
-    for i, item in enumerate(raw):
-        path = f"compensation.rerouting[{i}]"
+    for path, item in c.array(raw, "compensation.rerouting"):
         r = c.table(item, path, keys, keys)
         days = c.typed(r.get("notice_days"), int, f"{path}.notice_days", 0)
         if not 0 <= days < max(notice_days, 1):
@@ -359,14 +341,9 @@ def build_carriers(data: dict[str, Any], file: str, lines: dict[str, int]) -> tu
     c = Checker(lines)
     c.table(data, "", {"policy", "carriers"}, {"policy", "carriers"})
     head = c.table(data.get("policy", {}), "policy", HEAD, {"id", "kind", "source"})
-    raw = data.get("carriers", [])
-    if not isinstance(raw, list) or not raw:
-        c.issues.append(("carriers", "expected at least one [[carriers]] table"))
-        raw = []
     carriers: list[Carrier] = []
     first: dict[str, int] = {}
-    for i, item in enumerate(raw):
-        path = f"carriers[{i}]"
+    for path, item in c.array(data.get("carriers", []), "carriers", required=True):
         entry = c.table(item, path, CARRIER, CARRIER - {"appr_carrier_size"})
         code = c.typed(entry.get("code"), str, f"{path}.code", "")
         country = c.typed(entry.get("country"), str, f"{path}.country", "")

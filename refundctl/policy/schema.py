@@ -53,6 +53,14 @@ class Checker:
             self.issues.append((f"{path}.{key}" if path else key, "required key is missing"))
         return value
 
+    def array(self, value: Any, path: str, *, required: bool = False) -> list[tuple[str, Any]]:
+        """An array of tables ``[[path]]``: each item with its own path (``path[i]``); [] after a problem."""
+        if not isinstance(value, list) or (required and not value):
+            wanted = f"at least one [[{path}]] table" if required else f"[[{path}]] tables"
+            self.issues.append((path, f"expected {wanted}"))
+            return []
+        return [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+
     def typed(self, value: Any, kind: type[T], path: str, default: T) -> T:
         if value is None:
             return default
