@@ -23,6 +23,7 @@ from refundctl.errors import Problem
 from refundctl.orders.dedup import Dedup, chunks
 from refundctl.orders.raw import RawItem
 from refundctl.orders.reader import iter_raw, to_record
+from refundctl.orders.shards import Shard
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import load_policies
 
@@ -50,6 +51,7 @@ class Job:
     policy_dir: Path | None
     as_of: datetime
     make_row: RowMaker
+    shard: Shard | None = None  # decide only this shard's orders (the others are skipped, not reported)
 
 
 _worker: tuple[PolicySet, Job] | None = None
@@ -69,6 +71,8 @@ def _decide_chunk(items: list[RawItem]) -> list[Result]:
 
 
 def _decide_chunk_with(items: list[RawItem], policies: PolicySet, job: Job) -> list[Result]:
+    if job.shard is not None:  # here, in the worker: picking decodes each JSON record
+        items = list(job.shard.select(items))
     return [_decide_one(item, policies, job) for item in items]
 
 

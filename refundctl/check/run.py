@@ -18,6 +18,7 @@ from refundctl.check.batch import Job, decide_records
 from refundctl.engine import Decision
 from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import InputError, OrderError, Problem
+from refundctl.orders.shards import Shard
 from refundctl.output import Encoded, dumps, encode, render
 from refundctl.policy.loader import load_policies
 
@@ -83,6 +84,7 @@ def run_check(
     *,
     keep_going: bool,
     jobs: int,
+    shard: Shard | None = None,
     on_problem: Callable[[Problem], None] = lambda problem: None,
     stop: Callable[[], bool] = lambda: False,
     on_record: Callable[[bool], None] = lambda bad: None,
@@ -91,13 +93,14 @@ def run_check(
 
     Without ``keep_going`` nothing reaches ``out`` unless every record is good (OrderError
     lists them all); with it the good ones are rendered, and each bad one goes to ``on_problem``.
+    With ``shard``, only that shard's records are decided (and reported when bad).
     Once ``stop()`` is true (nobody reads the output any more) the rest is not decided.
     ``on_record(bad)`` follows every record (a progress meter).
     """
     policies = load_policies(policy_dir)
     tally = Tally()
     columns = TABLE_COLUMNS if fmt_name == "table" else CSV_COLUMNS
-    job = Job(policy_dir, as_of, partial(check_row, fmt_name=fmt_name, columns=columns))
+    job = Job(policy_dir, as_of, partial(check_row, fmt_name=fmt_name, columns=columns), shard)
 
     def rows() -> Iterator[dict[str, Any] | Encoded]:
         for result in decide_records(list(orders), job, policies, jobs):

@@ -14,9 +14,10 @@ from refundctl.check import DEFAULT_JOBS, bad_records, check_report_path, defaul
 from refundctl.config import resolve_policy_dir
 from refundctl.errors import CommandFailed, ExitCode
 from refundctl.money import fmt
+from refundctl.orders.shards import Shard
 from refundctl.output.progress import Progress
 
-from .options import as_of_option, examples, output_option, policies_option
+from .options import as_of_option, examples, output_option, policies_option, shard_option
 from .streams import stdout_closed
 
 
@@ -24,6 +25,7 @@ from .streams import stdout_closed
     epilog=examples(
         "refundctl check orders.jsonl --as-of 2026-11-25T12:00:00Z",
         "refundctl check orders.csv -o jsonl --keep-going > decisions.jsonl",
+        "refundctl check orders.jsonl -o jsonl --shard 0/4 > decisions-0.jsonl",
     )
 )
 @click.argument("orders", nargs=-1, required=True)
@@ -44,6 +46,7 @@ from .streams import stdout_closed
     show_default=True,
     help="Worker processes deciding orders (1: decide in this process). Output is the same for any value.",
 )
+@shard_option
 def check(
     orders: tuple[str, ...],
     policy_dir: Path | None,
@@ -52,6 +55,7 @@ def check(
     keep_going: bool,
     error_report: Path | None,
     jobs: int,
+    shard: Shard | None,
 ) -> None:
     """Decide what every order in ORDERS gets back, and why.
 
@@ -76,6 +80,7 @@ def check(
         sys.stdout,
         keep_going=keep_going,
         jobs=jobs,
+        shard=shard,
         on_problem=lambda problem: click.echo(f"refundctl: bad record: {problem}", err=True),
         stop=stdout_closed,
         on_record=lambda bad: progress.tick(failed=bad),

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 import click
 
 from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER
+from refundctl.orders.shards import Shard, parse_shard
 from refundctl.output import FORMATS
 
 from .connection import ConnectionFlags, PaymentsFlags
@@ -65,6 +66,30 @@ class Rate(click.ParamType):  # type: ignore[type-arg]
         if match is None or float(match.group(1)) <= 0:
             self.fail(f"expected a positive rate such as 200/s, got {value!r}", param, ctx)
         return float(match.group(1))
+
+
+class ShardParam(click.ParamType):  # type: ignore[type-arg]
+    """``K/N``: this run's shard (0 to N-1) of N, by a stable hash of each order id."""
+
+    name = "K/N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Shard:
+        if isinstance(value, Shard):
+            return value
+        try:
+            return parse_shard(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def shard_option(f: F) -> F:
+    return click.option(
+        "--shard",
+        type=ShardParam(),
+        default=None,
+        help="Take only shard K of N (K from 0 to N-1): the orders whose id hashes to K; "
+        "N runs with K = 0..N-1 cover the input exactly once (see the README's Shards).",
+    )(f)
 
 
 class Tolerance(click.ParamType):  # type: ignore[type-arg]

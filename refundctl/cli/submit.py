@@ -15,6 +15,7 @@ from refundctl.client import RateLimiter
 from refundctl.config import Target, resolve_policy_dir
 from refundctl.errors import CommandFailed, ExitCode
 from refundctl.orders.ids import read_order_ids
+from refundctl.orders.shards import Shard
 from refundctl.output import render
 from refundctl.submit import Fate, Settings, summarize
 from refundctl.submit.fates import COLUMNS, UNDONE
@@ -39,6 +40,7 @@ from .options import (
     output_option,
     payments_options,
     policies_option,
+    shard_option,
     tolerance_option,
 )
 
@@ -101,6 +103,7 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
     help="ORDERS list supplier order ids, one per line: fetch each order from the supplier and decide it "
     "with the supplier's own refund rule where no policy file covers the carrier.",
 )
+@shard_option
 @click.option("--dry-run", is_flag=True, help="Decide and show what would be sent; send nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before submitting to an API that is not loopback.")
 @output_option()
@@ -117,6 +120,7 @@ def submit(
     tolerance: Decimal,
     retry_failed: bool,
     fetch: bool,
+    shard: Shard | None,
     dry_run: bool,
     yes: bool,
     fmt: str,
@@ -145,12 +149,12 @@ def submit(
     limiter = RateLimiter(rate)
     link: tuple[Target, Connection] | None = None
     if fetch:
-        ids = read_order_ids(orders)
+        ids = [i for i in read_order_ids(orders) if shard is None or shard.holds(i.order_id)]
         link = _connect(connection, limiter, concurrency)
         decided = fetch_orders(*link, ids, policy_dir, as_of)
         references: dict[str, str] = {}  # a supplier's order does not know the platform's payment
     else:
-        decided, references = decide_orders(orders, policy_dir, as_of)
+        decided, references = decide_orders(orders, policy_dir, as_of, shard)
     plans = plan_all(decided, as_of, profile.default_service_level_days, references)
     refused = unsendable(plans, payments.provider_name(profile))
     plans = {oid: plan for oid, plan in plans.items() if oid not in refused}

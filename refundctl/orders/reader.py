@@ -22,6 +22,7 @@ from refundctl.orders.json_formats import is_json, json_array, json_document, js
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
 from refundctl.orders.raw import NotText, RawItem, close_input, open_input, text_lines, warn
+from refundctl.orders.shards import Shard
 
 
 @dataclass(slots=True)
@@ -70,11 +71,12 @@ def _field(item: RawItem, path: str | None) -> str | None:
     return f"[{item.element}].{path}"
 
 
-def iter_records(paths: Sequence[str]) -> Iterator[Record]:
-    """Every record of every input, in input order; ``-`` is stdin."""
+def iter_records(paths: Sequence[str], shard: Shard | None = None) -> Iterator[Record]:
+    """Every record of every input (or of ``shard`` only), in input order; ``-`` is stdin."""
+    raw = iter_raw(paths) if shard is None else shard.select(iter_raw(paths))
     dedup = Dedup()
     try:
-        for batch in chunks(to_record(item) for item in iter_raw(paths)):
+        for batch in chunks(to_record(item) for item in raw):
             keys = [(r.order.id if r.order else None, r.source, r.line) for r in batch]
             for record, problem in zip(batch, dedup.duplicates(keys), strict=True):
                 if problem is not None:

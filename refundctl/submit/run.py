@@ -23,6 +23,7 @@ from refundctl.errors import ConfigError, OrderError, Problem
 from refundctl.money import fmt
 from refundctl.orders import iter_records
 from refundctl.orders.ids import IdLine
+from refundctl.orders.shards import Shard
 from refundctl.policy.loader import load_policies
 from refundctl.submit.fates import Fate, fate_of_decision
 from refundctl.submit.fetch import Decided, fetch_and_decide
@@ -41,15 +42,16 @@ def default_journal(first_input: str) -> Path:
 
 
 def decide_orders(
-    orders: Sequence[str], policy_dir: Path | None, as_of: datetime
+    orders: Sequence[str], policy_dir: Path | None, as_of: datetime, shard: Shard | None = None
 ) -> tuple[list[Decided], dict[str, str]]:
-    """Every decision with its policy digest, and each order's payment_reference by order id; or OrderError
+    """Every decision (of ``shard``'s orders only, with one) with its policy digest, and each order's
+    payment_reference by order id; or OrderError
     listing every bad record before anything is sent."""
     policies = load_policies(policy_dir)
     decided: list[Decided] = []
     references: dict[str, str] = {}
     problems: list[Problem] = []
-    for record in iter_records(orders):
+    for record in iter_records(orders, shard):
         if record.order is None:
             problems.extend(record.problems)
         elif not problems:
