@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 from iso4217 import Currency
 
@@ -54,6 +54,12 @@ def parse_amount(text: object, currency: str) -> Decimal:
     """
     if not isinstance(text, str):
         raise ValueError(f'expected the amount as a decimal string such as "12.50", got {type(text).__name__}')
+    # The same few amounts recur across a batch (taxes, fees, common fares), and a Decimal is
+    # immutable: short ones are parsed once (a hostile 0000...1.00 is not kept in memory).
+    return _parse_short(text, currency) if len(text) <= 32 else _parse_text(text, currency)
+
+
+def _parse_text(text: str, currency: str) -> Decimal:
     if not PLAIN.fullmatch(text):
         raise ValueError(f'expected a decimal amount such as "12.50", got {shown(text)}')
     try:
@@ -64,10 +70,14 @@ def parse_amount(text: object, currency: str) -> Decimal:
         raise ValueError(f"expected a non-negative amount, got {shown(text)}")
     if value.adjusted() >= MAX_INTEGER_DIGITS:
         raise ValueError(f"expected at most {MAX_INTEGER_DIGITS} digits before the decimal point, got {shown(text)}")
-    # "12.500" is an error in CNY too: more decimals written than the currency has.
-    if -value.as_tuple().exponent > minor_unit(currency):  # type: ignore[operator]
+    # "12.500" is an error in CNY too: more decimals written than the currency has
+    # (PLAIN matched, so the digits after the point are exactly the decimals written).
+    if len(text.partition(".")[2]) > minor_unit(currency):
         raise ValueError(f"{text!r} has more decimals than {currency} allows ({minor_unit(currency)})")
     return abs(value.quantize(quantum(currency), rounding=ROUNDING))  # "-0" is zero, never "-0.00"
+
+
+_parse_short = lru_cache(maxsize=4096)(_parse_text)
 
 
 def fmt(amount: Decimal, currency: str) -> str:

@@ -9,9 +9,11 @@ output is byte-identical whatever ``jobs`` is.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -62,7 +64,32 @@ def _init_worker(job: Job) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the pool and says so once,
     # instead of every worker printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = (load_policies(job.policy_dir), job)
+    # A forked worker has the parent's policies already; a spawned one loads them.
+    inherited = _worker[0] if _worker is not None and _worker[1] == job else None
+    _worker = (inherited or load_policies(job.policy_dir), job)
+    _keep_out_of_gc()
+
+
+def _keep_out_of_gc() -> None:
+    """The policies live as long as the run: the collector need not scan them again.
+
+    Each order allocates and frees many small objects; a higher first threshold makes
+    the collector run less often (the cycles it finds are rare here).
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
+@contextmanager
+def _collector_tuned() -> Iterator[None]:
+    """``_keep_out_of_gc`` for the length of a run, then the caller's settings again (tests run in one process)."""
+    threshold = gc.get_threshold()
+    _keep_out_of_gc()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def _decide_chunk(items: list[RawItem]) -> list[Result]:
@@ -95,14 +122,19 @@ def _decide_one(item: RawItem, policies: PolicySet, job: Job) -> Result:
 
 def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 1) -> Iterator[Result]:
     """Every record of ``paths`` decided, in input order; duplicates become problems."""
+    global _worker  # noqa: PLW0603 - handed to forked workers, so that they need not load the policies again
     dedup = Dedup()
     try:
-        if jobs <= 1:
-            yield from _dedup((_decide_chunk_with(chunk, policies, job) for chunk in chunks(iter_raw(paths))), dedup)
-            return
-        with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
-            yield from _dedup(pool.imap(_decide_chunk, chunks(iter_raw(paths))), dedup)
+        with _collector_tuned():
+            if jobs <= 1:
+                batches = (_decide_chunk_with(chunk, policies, job) for chunk in chunks(iter_raw(paths)))
+                yield from _dedup(batches, dedup)
+                return
+            _worker = (policies, job)
+            with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
+                yield from _dedup(pool.imap(_decide_chunk, chunks(iter_raw(paths))), dedup)
     finally:
+        _worker = None
         dedup.close()
 
 

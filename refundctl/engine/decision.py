@@ -65,7 +65,7 @@ class Compensation:
                 "regulation": self.regulation, "journey": list(self.journey)}  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one or two per order on the hot path (nothing mutates it)
 class Decision:
     order_id: str
     kind: str

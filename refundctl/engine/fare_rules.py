@@ -17,10 +17,10 @@ from refundctl.engine.ledger import Ledger
 from refundctl.engine.windows import Unpriceable, penalty_amount, schedule, window_at
 from refundctl.money import ZERO, quantize
 from refundctl.orders.model import Charge
-from refundctl.policy.model import Policy, Refundability, Rule
+from refundctl.policy.model import Policy, Refundability, Rule, Window
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per order (frozen dataclasses cost twice as much to build)
 class Basis:
     """What the rule prices: the order reduced to the parts windows act on."""
 
@@ -38,13 +38,39 @@ class Basis:
     anchor: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The rule ids and notes of one policy's rule, built once rather than for every order."""
+
+    prefix: str
+    windows: dict[str, tuple[str, str]]  # window id -> (rule id, note)
+
+
+_NAMES: dict[int, tuple[Policy, Rule, _Names]] = {}  # by id(rule); the policy and rule kept alive and compared
+
+
+def _names(policy: Policy, rule: Rule) -> _Names:
+    known = _NAMES.get(id(rule))
+    if known is not None and known[0] is policy and known[1] is rule:
+        return known[2]
+    if len(_NAMES) > 1024:  # suppliers' own rules (submit --fetch) make a new rule per order
+        _NAMES.clear()
+    prefix = f"{policy.id}/{rule.id}"
+    windows = {w.id: (f"{prefix}/{w.id}", f"penalty {w.penalty.describe()}")
+               for w in (*rule.windows, *((rule.no_show,) if rule.no_show else ()))}  # fmt: skip
+    names = _Names(prefix, windows)
+    _NAMES[id(rule)] = (policy, rule, names)
+    return names
+
+
 def decide_by_rule(policy: Policy, rule: Rule, basis: Basis, as_of: datetime) -> Decision:
     plan = schedule(rule, basis.anchor) if rule.refundable else []
     current = window_at(plan, as_of) if plan else -1
-    ledger = _ledger(policy, rule, basis, plan[current][0].id if plan else None)
+    names = _names(policy, rule)
+    ledger = _ledger(policy, rule, names, basis, plan[current][0] if plan else None)
     next_change = None
     for j in range(current + 1, len(plan)):
-        later = _ledger(policy, rule, basis, plan[j][0].id).totals["refund"]
+        later = _ledger(policy, rule, names, basis, plan[j][0]).totals["refund"]
         if later != ledger.totals["refund"]:
             end = plan[j - 1][1]
             assert end is not None  # only the last window is open-ended
@@ -53,23 +79,22 @@ def decide_by_rule(policy: Policy, rule: Rule, basis: Basis, as_of: datetime) ->
     return ledger.decision(basis.paid, next_change)
 
 
-def _ledger(policy: Policy, rule: Rule, basis: Basis, window_id: str | None) -> Ledger:
+def _ledger(policy: Policy, rule: Rule, names: _Names, basis: Basis, window: Window | None) -> Ledger:
     cur = basis.currency
     ledger = Ledger(basis.order_id, basis.kind, cur, policy.file)
-    prefix = f"{policy.id}/{rule.id}"
+    prefix = names.prefix
     ledger.add(f"{prefix}/flown", "base", "non_refundable", basis.consumed, "segments already flown")
-    if window_id is None:
+    if window is None:
         ledger.add(f"{prefix}/not-refundable", basis.charge_component, "non_refundable", basis.charge,
                    "the rule does not refund the base")  # fmt: skip
     else:
-        window = next(w for w in (*rule.windows, rule.no_show) if w is not None and w.id == window_id)
         nights = window.penalty.nights or 0
         try:
             kept = penalty_amount(window.penalty, basis.charge, basis.first_nights(nights) if nights else ZERO, cur)
         except Unpriceable as exc:
             raise RuleError(str(exc)) from None
-        ledger.split(f"{prefix}/{window.id}", basis.charge_component, basis.charge, kept, "penalty",
-                     f"penalty {window.penalty.describe()}")  # fmt: skip
+        rule_id, note = names.windows[window.id]
+        ledger.split(rule_id, basis.charge_component, basis.charge, kept, "penalty", note)
     refunded_charge = ledger.totals["refund"]
     full_base = basis.charge + basis.consumed
     for tax in basis.taxes:

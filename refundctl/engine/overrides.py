@@ -36,7 +36,7 @@ from refundctl.orders.model import FlightOrder, Order
 from refundctl.policy.model import PolicySet, Waiver
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every order (nothing mutates it)
 class WaiverCheck:
     waiver: Waiver
     why_not: tuple[str, ...]  # empty: the order meets every condition
@@ -45,7 +45,7 @@ class WaiverCheck:
     winner: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every order (nothing mutates it)
 class Trace:
     fare: Decision  # the supplier's own rules alone
     regulations: tuple[Assessment, ...]
@@ -56,7 +56,7 @@ class Trace:
 def apply_overrides(
     order: Order, policies: PolicySet, as_of: datetime, fare: Decision, *, every_reason: bool = True
 ) -> Trace:
-    assessed = tuple(assess(r, order, policies, as_of) for r in sorted(policies.regulations, key=lambda r: r.id))
+    assessed = tuple(assess(r, order, policies, as_of) for r in policies.regulations_by_id)
     trace = _granted(order, policies, one_compensation(assessed), fare, every_reason)
     return _with_deadlines(trace)
 
@@ -81,7 +81,7 @@ def _granted(order: Order, policies: PolicySet, assessments: tuple[Assessment, .
              every_reason: bool) -> Trace:  # fmt: skip
     """Regulations that refund or compensate, then waivers, on the fare-rule decision."""
     applied = [a for a in assessments if a.applies and not a.deadline_only]
-    candidates = [(w, mismatches(w, order, every_reason)) for w in sorted(policies.waivers, key=lambda w: w.id)]
+    candidates = [(w, mismatches(w, order, every_reason)) for w in policies.waivers_by_id]
     review = "; ".join(a.review for a in assessments if a.review)
     if review:
         # A regulation that cannot be decided (an unknown airport) is never guessed away.

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -322,6 +323,15 @@ class PolicySet:
 
     def for_supplier(self, kind: str, code: str) -> Policy | None:
         return self.by_supplier.get((kind, code))
+
+    # Sorted once per policy set rather than once per order (the engine applies them in id order).
+    @cached_property
+    def regulations_by_id(self) -> tuple[Regulation, ...]:
+        return tuple(sorted(self.regulations, key=lambda r: r.id))
+
+    @cached_property
+    def waivers_by_id(self) -> tuple[Waiver, ...]:
+        return tuple(sorted(self.waivers, key=lambda w: w.id))
 
     def with_fallback(self, policy: Policy) -> PolicySet:
         """These policies plus ``policy`` for the suppliers no policy file covers (files always win).
