@@ -20,8 +20,6 @@ from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER
 from refundctl.orders.shards import Shard, parse_shard
 from refundctl.output import FORMATS
 
-from .connection import ConnectionFlags, PaymentsFlags
-
 
 def examples(*commands: str) -> str:
     """A command's help epilog: one or two examples, kept as written (click's \\b)."""
@@ -223,6 +221,9 @@ def connection_options(f: F) -> F:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Imported here: it brings in the HTTP clients, which `check` and `policy` never need.
+        from .connection import ConnectionFlags  # noqa: PLC0415 - see above
+
         flags = ConnectionFlags(**{name: kwargs.pop(name) for name in _FIELDS})
         return f(*args, connection=flags, **kwargs)
 
@@ -256,6 +257,8 @@ def payments_options(f: F) -> F:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .connection import PaymentsFlags  # noqa: PLC0415 - as in connection_options
+
         flags = PaymentsFlags(
             kwargs.pop("payments_provider"), kwargs.pop("payments_api"), kwargs.pop("payments_token_file")
         )
