@@ -20,8 +20,9 @@ OUT = HERE / "out"
 AS_OF = "2026-11-25T12:00:00Z"
 
 
-def _run(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one child process, its stdout discarded."""
+def _run(argv: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + sys, its workers included) of one
+    child process, its stdout discarded. CPU time is the figure to compare on a shared machine."""
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL)
@@ -29,7 +30,7 @@ def _run(argv: list[str]) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv} failed")
-    return elapsed, usage.ru_maxrss // 1024
+    return elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def orders_file(count: int) -> Path:
@@ -59,10 +60,11 @@ def measure(count: int = 200_000, tax_lines: int = 160_000) -> dict[str, Any]:
     results: dict[str, Any] = {"orders": count}
     for size in (count // 4, count):
         path = orders_file(size)
-        plain_s, plain_mb = _run([sys.executable, str(HERE / "plain_loop.py"), str(path)])
-        orjson_s, _ = _run([sys.executable, str(HERE / "plain_loop.py"), str(path), "orjson"])
-        check_s, check_mb = _run([refundctl, "check", "-o", "jsonl", "--as-of", AS_OF, str(path)])
-        check1_s, check1_mb = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(path)])
+        check = [refundctl, "check", "-o", "jsonl", "--as-of", AS_OF, str(path)]
+        plain_s, plain_mb, plain_cpu = _run([sys.executable, str(HERE / "plain_loop.py"), str(path)])
+        orjson_s, _, _ = _run([sys.executable, str(HERE / "plain_loop.py"), str(path), "orjson"])
+        check_s, check_mb, check_cpu = _run(check)  # default --jobs: the CPU count (2 here), at most 8
+        check1_s, check1_mb, check1_cpu = _run([*check, "-j", "1"])
         results[size] = {
             "plain_orders_per_s": round(size / plain_s),
             "plain_orjson_orders_per_s": round(size / orjson_s),
@@ -70,14 +72,18 @@ def measure(count: int = 200_000, tax_lines: int = 160_000) -> dict[str, Any]:
             "check_jobs1_orders_per_s": round(size / check1_s),
             "ratio": round(plain_s / check_s, 3),
             "ratio_jobs1": round(plain_s / check1_s, 3),
+            "default_jobs_over_jobs1": round(check1_s / check_s, 2),
+            # CPU µs per order (workers included): plain loop, check at default --jobs, check -j 1
+            "cpu_us_per_order": tuple(round(cpu / size * 1e6, 1) for cpu in (plain_cpu, check_cpu, check1_cpu)),
+            "cpu_ratio_jobs1": round(plain_cpu / check1_cpu, 3),
             "plain_peak_mib": plain_mb,
             "check_peak_mib": check_mb,
             "check_jobs1_peak_mib": check1_mb,
         }
     # One huge order: reading it as a JSON array must stay linear, close to the JSON Lines time.
     array, lines = big_order_files(tax_lines)
-    array_s, _ = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(array)])
-    lines_s, _ = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(lines)])
+    array_s, _, _ = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(array)])
+    lines_s, _, _ = _run([refundctl, "check", "-j", "1", "-o", "jsonl", "--as-of", AS_OF, str(lines)])
     results[f"one_order_{tax_lines}_tax_lines"] = {
         "pretty_array_mb": round(array.stat().st_size / 1e6, 1),
         "array_s": round(array_s, 2),
