@@ -21,6 +21,7 @@ Exception tree (every class is defined here; other modules import them from here
     │       └── RetriesExhausted  attempts or time ran out
     ├── MismatchError         the supplier's amount differs from ours     (exit 7)
     ├── TimeoutExpired        a wait ran out (smoke)                      (exit 8)
+    ├── Interrupted           Ctrl-C, after the journal was committed     (exit 130)
     └── CommandFailed         the command reported its outcome itself; only its exit code is left
 
 Exceptions private to one module (``orders.parse.Invalid``, ``engine.windows.Unpriceable``,
@@ -47,6 +48,7 @@ __all__ = [
     "DuffelDataError",
     "ExitCode",
     "InputError",
+    "Interrupted",
     "JournalError",
     "MismatchError",
     "OrderError",
@@ -202,6 +204,12 @@ class TimeoutExpired(RefundctlError):
     """A wait for a final state ran out of time."""
 
     exit_code = ExitCode.TIMEOUT
+
+
+class Interrupted(RefundctlError):
+    """Ctrl-C after every finished step was committed; the message says where the run stands and how to resume."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class CommandFailed(RefundctlError):

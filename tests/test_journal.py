@@ -74,12 +74,37 @@ def test_updating_an_unknown_order_is_an_error(journal: Journal) -> None:
         journal.mark_failed("ghost", error="x", attempts=1)
 
 
-def test_bind_refuses_another_run(journal: Journal) -> None:
+def test_a_journal_that_sent_nothing_is_rebound_and_says_so(journal: Journal) -> None:
+    assert journal.bind(api="http://127.0.0.1:1", adapter="sandbox") == []
+    assert journal.bind(api="http://127.0.0.1:1", adapter="sandbox") == []
+    journal.plan([plan("A")])
+    notes = journal.bind(api="http://127.0.0.1:2", adapter="sandbox")
+    assert notes == [
+        f"journal {journal.path} rebound: api http://127.0.0.1:1 -> http://127.0.0.1:2 (nothing was sent there)"
+    ]
+    assert journal.meta("api") == "http://127.0.0.1:2"
+
+
+def test_a_journal_that_sent_refunds_is_refused_for_another_api_unless_rebound(journal: Journal) -> None:
     journal.bind(api="http://127.0.0.1:1", adapter="sandbox")
-    journal.bind(api="http://127.0.0.1:1", adapter="sandbox")
+    journal.plan([plan("A")])
+    journal.mark_sent("A", Decimal("10.00"), None, None)
+    with pytest.raises(JournalError) as refused:
+        journal.bind(api="https://elsewhere", adapter="sandbox")
+    assert str(refused.value) == (
+        f"{journal.path} belongs to api 'http://127.0.0.1:1', not 'https://elsewhere': it has sent 1 supplier leg(s) "
+        "there; resume with --api http://127.0.0.1:1, or --rebind if it is the same API at a new URL; or pass a new "
+        "--journal for a new run"
+    )
     assert journal.meta("api") == "http://127.0.0.1:1"
-    with pytest.raises(JournalError, match="belongs to another run"):
-        journal.bind(api="https://elsewhere")
+    with pytest.raises(JournalError, match="belongs to adapter 'sandbox', not 'duffel'"):
+        journal.bind(rebind=True, adapter="duffel")  # --rebind moves a URL, never to another adapter
+    assert journal.bind(rebind=True, api="http://127.0.0.1:2") == [
+        f"journal {journal.path} rebound: api http://127.0.0.1:1 -> http://127.0.0.1:2 (--rebind)"
+    ]
+    # The payments provider is bound on its own: its legs, not the supplier's, decide.
+    assert journal.bind(payments="stripe", payments_api="http://127.0.0.1:3") == []
+    assert journal.bind(payments_api="http://127.0.0.1:4") != []
 
 
 def test_reopen_keeps_everything(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,6 @@ from refundctl.config import (
     resolve_token,
 )
 from refundctl.errors import ConfigError
-from refundctl.submit.fates import Fate
-from refundctl.submit.progress import Progress
 
 CONFIG = """
 profile = "staging"
@@ -142,29 +138,6 @@ def test_token_errors(tmp_path: Path) -> None:
 )
 def test_is_loopback(api: str, loopback: bool) -> None:
     assert is_loopback(api) is loopback
-
-
-def _fate(fate: str) -> Fate:
-    return Fate("A", fate, "full", "CNY", Decimal(1), None, None, None, None, 0, None, "")
-
-
-def test_progress_bar_shows_done_failed_rate_and_time_left() -> None:
-    out = io.StringIO()
-    progress = Progress(4, out, enabled=True, interval=0)
-    for fate in ("accepted", "failed", "accepted", "accepted"):
-        progress(_fate(fate))
-    progress.close()
-    text = out.getvalue()
-    assert "4/4 done, 1 not accepted" in text and "/s" in text and "left" in text
-    assert text.endswith("\n")
-
-
-def test_progress_bar_is_silent_when_disabled() -> None:
-    out = io.StringIO()
-    progress = Progress(4, out, enabled=False)
-    progress(_fate("accepted"))
-    progress.close()
-    assert out.getvalue() == ""
 
 
 @pytest.mark.parametrize(

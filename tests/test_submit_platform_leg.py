@@ -180,14 +180,14 @@ def test_keys_per_leg_are_stable_and_distinct() -> None:
         refund=Decimal("1550.00"), penalty=Decimal(0), non_refundable=Decimal("10.00"), rules=(),
         funded_by={"supplier": Decimal("1530.00"), "platform": Decimal("20.00")},
     )  # fmt: skip
-    plan = plan_for(decision, "digest", date(2026, 1, 8), "pi_GW1")
+    plan = plan_for(decision, "digest", "pi_GW1")
     assert plan.idempotency_key == idempotency_key("GW-1", "1530.00", "CNY", "digest")
     assert plan.platform == PlatformPlan(platform_key("GW-1", "20.00", "CNY", "digest"), Decimal("20.00"), "pi_GW1")
     assert plan.platform.idempotency_key.startswith("pfk_") and plan.idempotency_key.startswith("rfk_")
     assert platform_key("GW-1", "20.00", "CNY", "digest") != idempotency_key("GW-1", "20.00", "CNY", "digest")
     assert plan.decided == Decimal("1550.00")
     # A refund the supplier funds whole keeps the one key it always had.
-    whole = plan_for(replace(decision, funded_by={"supplier": Decimal("1550.00")}), "digest", date(2026, 1, 8))
+    whole = plan_for(replace(decision, funded_by={"supplier": Decimal("1550.00")}), "digest")
     assert whole.platform is None
     assert whole.idempotency_key == idempotency_key("GW-1", "1550.00", "CNY", "digest")
 

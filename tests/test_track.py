@@ -112,7 +112,7 @@ def test_a_provisional_due_date_stays_provisional_from_check_to_track(tmp_path: 
     decision = decide_dict(order, "2026-11-25T12:00:00Z")
     assert (decision.due_by, decision.due_by_provisional) == (date(2027, 1, 4), True)
     j = Journal.open(tmp_path / "j.sqlite")
-    j.plan([plan_for(decision, "digest", date(2026, 12, 31), None)])
+    j.plan([plan_for(decision, "digest", None)])
     entry = j.get("CN-1")
     j.close()
     assert entry is not None

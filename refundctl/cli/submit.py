@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -9,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
@@ -21,6 +23,7 @@ from refundctl.submit import Fate, Settings, summarize
 from refundctl.submit.fates import COLUMNS, UNDONE
 from refundctl.submit.legs import manual_lines, unsendable
 from refundctl.submit.run import (
+    Options,
     decide_orders,
     default_journal,
     fates_in_order,
@@ -56,6 +59,34 @@ def _ask(question: str) -> bool:
 def _connect(connection: ConnectionFlags, limiter: RateLimiter, concurrency: int) -> tuple[Target, Connection]:
     target = connection.target()
     return target, connection.connection(target, limiter, concurrency)
+
+
+def _note(line: str) -> None:
+    click.echo(f"refundctl: {line}", err=True)
+
+
+def _word(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def resume_command(ctx: click.Context, journal: Path) -> str:
+    """The command line that resumes this run: what the user typed (environment and profile apply again),
+    with the journal named."""
+    words = ["refundctl", ctx.info_name or "submit"]
+    for param in ctx.command.params:
+        name = param.name
+        if name is None or ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[name]
+        if isinstance(param, click.Argument):
+            words += [_word(v) for v in value]
+        elif isinstance(param, click.Option) and param.is_flag:
+            words += [param.opts[0]] if value else param.secondary_opts[:1]
+        elif isinstance(param, click.Option):
+            words += [param.opts[0], _word(value)]
+    if ctx.get_parameter_source("journal_path") is not ParameterSource.COMMANDLINE:
+        words += ["--journal", str(journal)]
+    return shlex.join(words)
 
 
 def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
@@ -96,7 +127,24 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
     help="Ask the supplier's quote first (where offered); one below our decision by more than --tolerance is not sent.",
 )
 @tolerance_option("How far below our decision a quote may be and still be confirmed.")
-@click.option("--retry-failed", is_flag=True, help="Resend refunds that failed in an earlier run (same key).")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Resend legs that failed in an earlier run (same key), and re-quote quote_mismatch refunds (with the "
+    "--tolerance given now).",
+)
+@click.option(
+    "--replan",
+    is_flag=True,
+    help="Plan anew, from today's decision, journaled orders whose decision changed and that sent nothing yet "
+    "(a leg sent is never replanned).",
+)
+@click.option(
+    "--rebind",
+    is_flag=True,
+    help="The journal's API (and payments API) is the same API at a new URL, e.g. a sandbox restarted on its "
+    "--state with --port 0: resume there.",
+)
 @click.option(
     "--fetch",
     is_flag=True,
@@ -119,6 +167,8 @@ def submit(
     verify_quote: bool,
     tolerance: Decimal,
     retry_failed: bool,
+    replan: bool,
+    rebind: bool,
     fetch: bool,
     shard: Shard | None,
     dry_run: bool,
@@ -140,9 +190,14 @@ def submit(
     (e.g. stripe, against the order's payment_reference), or journaled manual
     without one. Every step is journaled, so rerunning the same command resumes:
     done legs are skipped, legs in flight are resent with the same idempotency
-    key, failed ones only with --retry-failed. Exit 0 when every leg of every
+    key, failed ones (and quote mismatches) only with --retry-failed. A journaled
+    order whose decision changed and that sent nothing is refused with both
+    amounts unless --replan; a journal that sent refunds to one API is refused for
+    another unless --rebind (the same API at a new URL). One run at a time per
+    journal. Exit 0 when every leg of every
     eligible refund was accepted, 3 when some were not (or are manual), 4 when
-    an API refused its key, 130 on Ctrl-C (after the journal is committed).
+    an API refused its key, 6 when it never answered (nothing could be sent),
+    130 on Ctrl-C (after the journal is committed; it says how to resume).
     """
     profile = connection.profile()
     policy_dir, _ = resolve_policy_dir(policy_dir, profile)
@@ -155,9 +210,10 @@ def submit(
         references: dict[str, str] = {}  # a supplier's order does not know the platform's payment
     else:
         decided, references = decide_orders(orders, policy_dir, as_of, shard)
-    plans = plan_all(decided, as_of, profile.default_service_level_days, references)
-    refused = unsendable(plans, payments.provider_name(profile))
-    plans = {oid: plan for oid, plan in plans.items() if oid not in refused}
+    today = plan_all(decided, references)
+    submittable = {oid: plan for oid, plan in today.items() if plan is not None}
+    refused = unsendable(submittable, payments.provider_name(profile))
+    plans = {oid: plan for oid, plan in submittable.items() if oid not in refused}
     if dry_run:
         _report(dry_run_fates(decided, plans, refused), fmt, None)
         return
@@ -168,10 +224,19 @@ def submit(
         None if pay_target is None else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
     )
     journal = journal_path or default_journal(orders[0])
-    settings = Settings(concurrency, verify_quote, tolerance, retry_failed)
+    settings = Settings(concurrency, verify_quote, tolerance, retry_failed, profile.default_service_level_days)
+    options = Options(yes, replan, rebind, resume_command(click.get_current_context(), journal))
     ask = _ask if _interactive() else None
-    fates = run_submit(target, journal, plans, conn, settings, yes, [d.order_id for d, _ in decided], ask, pay)
-    rows = fates_in_order(decided, fates, refused)
+    digests = sorted({digest for _, digest in decided})
+    digest = digests[0] if len(digests) == 1 else None
+    done = run_submit(target, journal, today, plans, conn, settings, options, ask, pay, _note, digest)
+    rows = fates_in_order(decided, done.fates, refused)
     _report(rows, fmt, journal)
+    if done.unreachable:
+        raise CommandFailed(
+            ExitCode.SUPPLIER,
+            f"no refund could be sent: the API never gave an answer ({done.unanswered} leg(s) failed after every "
+            "retry); rerun with --retry-failed once it answers",
+        )
     if any(row.fate in UNDONE for row in rows):
         raise CommandFailed(ExitCode.PARTIAL)

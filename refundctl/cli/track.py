@@ -64,7 +64,8 @@ def track(
 
     Leg by leg (payer, state, status, amount, provider id): age, due date, overdue.
     The due date is the regulation's deadline from the decision, else the
-    profile's default_service_level_days after the submit's --as-of. A leg is overdue
+    profile's default_service_level_days after the refund was submitted (an order
+    not yet sent has none, and is never overdue). A leg is overdue
     when that date has passed and it has not succeeded (a manual leg too). With
     --sync both providers are asked first: the supplier for supplier legs (its URL
     and adapter are the journal's unless --api/--adapter say otherwise), the
@@ -73,12 +74,14 @@ def track(
     exit 3 when --sync could not reach some legs.
     """
 
+    profile = connection.profile()  # a bad --profile is an error whatever the other flags
+
     def connect(api: str | None, adapter: str | None) -> tuple[Target, Connection]:
         target = connection.target(api, adapter)
         return target, connection.connection(target, RateLimiter(None), concurrency)
 
     def connect_payments(provider: str | None, api: str | None) -> tuple[PaymentsTarget, Connection] | None:
-        target = payments.target(connection.profile(), api, provider)
+        target = payments.target(profile, api, provider)
         return None if target is None else (target, connection.connection(target, RateLimiter(None), concurrency))
 
     journal = journal_path or find_journal(Path.cwd())

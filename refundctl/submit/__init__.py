@@ -8,7 +8,7 @@ platform legs cannot be sent before anything is; ``pipeline`` sends planned and
 in-flight legs, the supplier's first, through any supplier adapter and payments
 provider, bounded in concurrency and paced by the shared rate limiter; ``quote`` is
 the quote check and re-quote (shared with smoke); ``fetch`` gets orders from the
-supplier; ``fates`` says what became of every order; ``progress`` draws the bar.
+supplier; ``fates`` says what became of every order.
 """
 
 from refundctl.submit.fates import Fate, fate_of_decision, fate_of_entry, summarize

@@ -24,6 +24,18 @@ Commits, and why the one batch is safe:
   (it is in the WAL file); only an OS crash or power cut may roll back the last
   commits, and rolled-back rows are again planned or sent: resent, same key.
 
+Guards (each enforced where it cannot be bypassed):
+
+- One process at a time per journal: ``open(lock=True)`` takes an exclusive ``flock`` on the
+  file (released by the kernel whatever kills the holder) and records the holder (pid, host,
+  since) in ``meta``, so a second run is refused with a message naming it.
+- States only move forward, in SQL: a trigger per leg table aborts any other transition
+  (``_FORWARD``), whoever writes. A final leg (accepted, skipped, manual, rejected for
+  another reason than its quote) never moves again.
+- Created 0600: the journal holds order ids, amounts and provider ids.
+- Damage (a corrupt page, a truncated file, a cell that is not what was written) is a
+  ``JournalError`` saying "journal damaged", naming the file and the row where it can.
+
 A lost journal, or a second machine, plans the same keys again (they derive
 from the refund itself): the supplier replays them, and an adapter that meets
 "key used with another body" (another quote id) finds the existing refund.
@@ -32,12 +44,16 @@ from the refund itself): the supplier replays them, and an adapter that meets
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
+import os
+import socket
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,7 +104,20 @@ CREATE TABLE platform_legs (
     {_STATE_COLUMNS}
 );
 """
-_SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" + _LEG_TABLES
+# old -> new state: the only transitions any writer may make (a resend keeps ``sent``; a quote
+# mismatch is the one rejection that may be retried: nothing was sent under it).
+_ALLOWED = """
+    (OLD.state = 'planned' AND NEW.state IN ('sent', 'rejected', 'failed', 'skipped', 'manual'))
+    OR (OLD.state = 'sent' AND NEW.state IN ('sent', 'accepted', 'rejected', 'failed'))
+    OR (OLD.state = 'failed' AND NEW.state IN ('sent', 'accepted', 'rejected', 'failed'))
+    OR (OLD.state = 'rejected' AND OLD.error_type = 'quote_mismatch' AND NEW.state IN ('sent', 'rejected', 'failed'))
+"""
+_FORWARD = "".join(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_forward BEFORE UPDATE OF state ON {table} WHEN NOT ({_ALLOWED}) "
+    f"BEGIN SELECT RAISE(ABORT, 'a leg''s state only moves forward'); END;"
+    for table in ("refunds", "platform_legs")
+)
+_SCHEMA = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" + _LEG_TABLES + _FORWARD
 # Schema 1 journaled whole refunds through the supplier: each of its rows is a supplier leg as it is.
 _FROM_1 = f"""
 ALTER TABLE refunds RENAME TO refunds_1;
@@ -209,113 +238,322 @@ _COLUMNS = (
 _PLATFORM_COLUMNS = f"order_id, idempotency_key, amount, payment_reference, {_LEG_STATE}"
 
 
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
+class _Cell(Exception):
+    """A journal cell that does not read back as what was written: its column and why."""
+
+    def __init__(self, column: str, problem: str) -> None:
+        super().__init__(f"{column}: {problem}")
 
 
-def _dec(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
+def _read(row: sqlite3.Row, column: str, convert: Callable[[Any], Any], *, null: bool = True) -> Any:
+    value = row[column]
+    if value is None:
+        if null:
+            return None
+        raise _Cell(column, "empty")
+    try:
+        return convert(value)
+    except (ValueError, TypeError, InvalidOperation, OverflowError) as exc:
+        raise _Cell(column, f"{str(value)[:40]!r} is not {getattr(convert, 'what', 'readable')}") from exc
+
+
+def _what(description: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    def name(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        convert.what = description  # type: ignore[attr-defined]
+        return convert
+
+    return name
+
+
+@_what("an amount")
+def _amount(text: Any) -> Decimal:
+    value = Decimal(text) if isinstance(text, str) else Decimal("NaN")
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
+
+
+@_what("a UTC instant")
+def _instant(text: Any) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(text)
+    return value
+
+
+@_what("a date")
+def _date(text: Any) -> date:
+    return date.fromisoformat(text)
+
+
+@_what("a JSON object")
+def _object(text: Any) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(text)
+    return value
+
+
+@_what("a JSON list of strings")
+def _strings(text: Any) -> tuple[str, ...]:
+    value = json.loads(text)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(text)
+    return tuple(value)
+
+
+@_what("a flag (0 or 1)")
+def _flag(value: Any) -> bool:
+    if value not in (0, 1) or not isinstance(value, int):
+        raise ValueError(value)
+    return bool(value)
+
+
+@_what("text")
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+@_what("a count")
+def _count(value: Any) -> int:
+    if not isinstance(value, int):
+        raise TypeError(value)
+    return value
 
 
 def _leg_state(row: sqlite3.Row) -> dict[str, Any]:
     return {
-        "state": row["state"],
-        "attempts": row["attempts"],
-        "sent_amount": _dec(row["sent_amount"]),
-        "quote_id": row["quote_id"],
-        "quote_amount": _dec(row["quote_amount"]),
-        "refund_id": row["refund_id"],
-        "refund_status": row["refund_status"],
-        "answer": None if row["answer"] is None else json.loads(row["answer"]),
-        "error_type": row["error_type"],
-        "error": row["error"],
-        "created_at": datetime.fromisoformat(row["created_at"]),
-        "updated_at": datetime.fromisoformat(row["updated_at"]),
-        "sent_at": _dt(row["sent_at"]),
-        "synced_at": _dt(row["synced_at"]),
+        "state": _read(row, "state", _text, null=False),
+        "attempts": _read(row, "attempts", _count, null=False),
+        "sent_amount": _read(row, "sent_amount", _amount),
+        "quote_id": _read(row, "quote_id", _text),
+        "quote_amount": _read(row, "quote_amount", _amount),
+        "refund_id": _read(row, "refund_id", _text),
+        "refund_status": _read(row, "refund_status", _text),
+        "answer": _read(row, "answer", _object),
+        "error_type": _read(row, "error_type", _text),
+        "error": _read(row, "error", _text),
+        "created_at": _read(row, "created_at", _instant, null=False),
+        "updated_at": _read(row, "updated_at", _instant, null=False),
+        "sent_at": _read(row, "sent_at", _instant),
+        "synced_at": _read(row, "synced_at", _instant),
     }
 
 
 def _platform_leg(row: sqlite3.Row) -> tuple[PlatformPlan, Leg]:
-    plan = PlatformPlan(row["idempotency_key"], Decimal(row["amount"]), row["payment_reference"])
+    plan = PlatformPlan(
+        _read(row, "idempotency_key", _text, null=False),
+        _read(row, "amount", _amount, null=False),
+        _read(row, "payment_reference", _text),
+    )
     return plan, Leg(payer="platform", idempotency_key=plan.idempotency_key, amount=plan.amount, **_leg_state(row))
 
 
-def _entry(row: sqlite3.Row, platform: sqlite3.Row | None) -> Entry:
-    leg = None if platform is None else _platform_leg(platform)
+def _entry(row: sqlite3.Row, leg: tuple[PlatformPlan, Leg] | None) -> Entry:
     plan = Plan(
-        order_id=row["order_id"],
-        idempotency_key=row["idempotency_key"],
-        amount=Decimal(row["amount"]),
-        currency=row["currency"],
-        outcome=row["outcome"],
-        reason=row["reason"],
-        waivers=tuple(json.loads(row["waivers"])),
-        due_by=None if row["due_by"] is None else date.fromisoformat(row["due_by"]),
-        due_by_provisional=bool(row["due_by_provisional"]),
+        order_id=_read(row, "order_id", _text, null=False),
+        idempotency_key=_read(row, "idempotency_key", _text, null=False),
+        amount=_read(row, "amount", _amount, null=False),
+        currency=_read(row, "currency", _text, null=False),
+        outcome=_read(row, "outcome", _text, null=False),
+        reason=_read(row, "reason", _text),
+        waivers=_read(row, "waivers", _strings, null=False),
+        due_by=_read(row, "due_by", _date),
+        due_by_provisional=_read(row, "due_by_provisional", _flag, null=False),
         platform=None if leg is None else leg[0],
     )
     return Entry(plan=plan, **_leg_state(row), platform=None if leg is None else leg[1])
 
 
+def _holder() -> str:
+    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": _iso(_now())})
+
+
+def _sqlite_header(path: Path) -> bool:
+    """Whether the file starts as every SQLite database does: then an unreadable one is damaged, not foreign."""
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _holder_of(path: Path) -> str:
+    """Who holds the journal, as that run recorded itself: pid, host, since."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'holder'").fetchone()
+        holder = json.loads(row[0])
+        return f"another refundctl run (pid {holder['pid']} on {holder['host']}, since {holder['since']})"
+    except (sqlite3.Error, TypeError, ValueError, KeyError):
+        return "another refundctl run (which did not say who it is yet)"
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """SQLite's own word that the file is corrupt or not a database (not a clash or a busy lock)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
 class Journal:
     """A journal file; ``Journal.open`` creates it or checks it is ours."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, clock: Callable[[], datetime], lock: int | None) -> None:
         self._db = db
         self.path = path
         self._clock = clock
+        self._lock = lock
+        self.was_empty = False  # an existing 0-byte file was made a new journal
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True, clock: Callable[[], datetime] = _now) -> Journal:
-        if not create and not path.is_file():
+    def open(
+        cls, path: Path, *, create: bool = True, lock: bool = False, clock: Callable[[], datetime] = _now
+    ) -> Journal:
+        """Open (and with ``create``, make) the journal at ``path``; with ``lock``, as its only writer.
+
+        A 0-byte file is made a new journal only with ``create`` (submit), which says so
+        (``was_empty``); read without it (track, reconcile) it is refused as no journal.
+        """
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = None
+        except OSError as exc:
+            raise JournalError(f"cannot open journal {path}: {exc.strerror or exc}") from None
+        if size is None and not create:
             raise JournalError(f"no journal at {path} (submit creates it; pass --journal to name another)")
+        if size == 0 and not create:
+            raise JournalError(f"{path} is empty (0 bytes): not a journal; is --journal the file submit wrote?")
+        fd = cls._create(path) if size is None else None
+        if lock:
+            fd = cls._lock_file(path, fd)
+        elif fd is not None:
+            os.close(fd)
+            fd = None
         try:
             db = sqlite3.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
+            cls._release(fd)
             raise JournalError(f"cannot open journal {path}: {exc}") from None
         try:
-            cls._prepare(db, path)
+            cls._prepare(db, path, create=create)
+            db.row_factory = sqlite3.Row
+            journal = cls(db, path, clock, fd)
+            if lock:
+                with journal._errors("cannot record this run"):
+                    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('holder', ?)", (_holder(),))
         except sqlite3.DatabaseError as exc:
             db.close()
+            cls._release(fd)
+            if _damaged(exc) and _sqlite_header(path):
+                raise JournalError(f"journal damaged: {path}: {exc} (restore it from a backup)") from None
             raise JournalError(f"{path} is not a refundctl journal ({exc})") from None
         except JournalError:
             db.close()
+            cls._release(fd)
             raise
-        db.row_factory = sqlite3.Row
-        return cls(db, path, clock)
+        if size == 0:
+            path.chmod(0o600)  # made a journal now: as private as a new one
+            journal.was_empty = True
+        return journal
 
     @staticmethod
-    def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    def _create(path: Path) -> int:
+        """A new journal file, 0600: it holds order ids, amounts and provider ids (SQLite's -wal and -shm
+        files take the same mode)."""
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise JournalError(f"cannot create journal {path}: {exc.strerror or exc}") from None
+
+    @staticmethod
+    def _lock_file(path: Path, fd: int | None) -> int:
+        """An exclusive flock on the journal itself, or a JournalError naming the run that holds it.
+
+        flock, not SQLite's locks: it spans the whole run, not one transaction, and the kernel
+        drops it when the holder dies, even by SIGKILL. The fd stays open until ``close``
+        (closing another fd on the file would drop SQLite's POSIX locks).
+        """
+        if fd is None:
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError as exc:
+                raise JournalError(f"cannot open journal {path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise JournalError(f"cannot lock journal {path}: {exc.strerror or exc}") from None
+            raise JournalError(
+                f"journal {path} is in use by {_holder_of(path)}; one run at a time per journal "
+                "(wait for it to finish, or stop it; a killed run releases the journal)"
+            ) from None
+        return fd
+
+    @staticmethod
+    def _release(fd: int | None) -> None:
+        if fd is not None:
+            os.close(fd)  # closing the fd releases the flock
+
+    @staticmethod
+    def _prepare(db: sqlite3.Connection, path: Path, *, create: bool) -> None:
         app_id = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if app_id == 0 and tables == 0:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if app_id == 0 and not tables and create:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(
                 f"BEGIN IMMEDIATE; {_SCHEMA} {_FROM_2} PRAGMA application_id={APPLICATION_ID}; "
                 f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
+            tables = {"meta", "refunds", "platform_legs"}
         elif app_id != APPLICATION_ID:
             raise JournalError(f"{path} is an SQLite file but not a refundctl journal; pass another --journal")
         elif version in (1, 2):
             steps = (_FROM_1 if version == 1 else "") + _FROM_2
             db.executescript(f"BEGIN IMMEDIATE; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            tables = {"meta", "refunds", "platform_legs"}
         elif version != SCHEMA_VERSION:
             raise JournalError(f"{path} has journal schema {version}; this refundctl reads schema {SCHEMA_VERSION}")
-        db.execute("PRAGMA journal_mode=WAL")
+        missing = sorted({"meta", "refunds", "platform_legs"} - tables)
+        if missing:
+            raise JournalError(f"journal damaged: {path}: its table(s) {', '.join(missing)} are gone")
+        # A corrupt page or a truncated file: found now, before anything is planned or sent, not halfway.
+        problems = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise JournalError(f"journal damaged: {path}: {'; '.join(problems)} (restore it from a backup)")
+        if create:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_FORWARD)  # journals made before the trigger existed get it too
         db.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
         self._db.close()
+        self._release(self._lock)
+        self._lock = None
 
     @contextlib.contextmanager
     def _errors(self, what: str) -> Iterator[None]:
-        """SQLite failures (a clash, a full disk, another process holding the lock) as a JournalError."""
+        """SQLite failures (a clash, a full disk, a backwards transition) as a JournalError; damage says so."""
         try:
             yield
         except sqlite3.Error as exc:
+            if _damaged(exc):
+                raise JournalError(f"journal damaged: {self.path}: {what}: {exc} (restore it from a backup)") from None
             raise JournalError(f"{self.path}: {what}: {exc}") from None
+
+    @contextlib.contextmanager
+    def _reading(self, table: str, row: sqlite3.Row | None = None) -> Iterator[None]:
+        """A row that does not read back, or a page SQLite cannot read: "journal damaged", with the row."""
+        try:
+            with self._errors(f"cannot read {table}"):
+                yield
+        except _Cell as exc:
+            where = "" if row is None else f"order {str(row['order_id'])[:60]!r}: "
+            raise JournalError(f"journal damaged: {self.path}: table {table}: {where}{exc}") from None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -330,105 +568,178 @@ class Journal:
 
     # -- the run's identity -------------------------------------------------------------
 
-    def bind(self, **values: str) -> None:
-        """Record ``values`` (api, adapter, policy digest) on first use; refuse a journal bound to others.
+    def bind(self, *, rebind: bool = False, **values: str) -> list[str]:
+        """Record ``values`` (api, adapter; payments, payments_api) on first use; the notes of any rebinding.
 
-        Resending a journal's keys to another API, or planning under other
-        policies, would defeat the journal: those are different runs.
+        Resending a journal's keys to another API would defeat the journal. A journal that has
+        sent nothing to that API may move to another one (a typo fixed); one that has may move
+        only with ``rebind``, the user's word that the new URL is the same API (a sandbox on
+        ``--port 0`` restarted on its ``--state``), and never to another adapter or provider.
         """
+        notes: list[str] = []
         with self._errors("cannot bind"), self._transaction():
             for key, value in values.items():
                 row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
                 if row is None:
                     self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
-                elif row[0] != value:
-                    raise JournalError(
-                        f"{self.path} belongs to another run ({key} {row[0]!r}, not {value!r}); pass another --journal"
+                    continue
+                if row[0] == value:
+                    continue
+                payer: Payer = "platform" if key.startswith("payments") else "supplier"
+                sent = self._sent(payer)
+                url = key in ("api", "payments_api")
+                if sent and not (rebind and url):
+                    flag = {"api": "--api", "adapter": "--adapter", "payments": "--payments"}.get(key, "--payments-api")
+                    how = f"resume with {flag} {row[0]}" + (
+                        ", or --rebind if it is the same API at a new URL" if url else ""
                     )
+                    raise JournalError(
+                        f"{self.path} belongs to {key} {row[0]!r}, not {value!r}: it has sent {sent} {payer} leg(s) "
+                        f"there; {how}; or pass a new --journal for a new run"
+                    )
+                self._db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+                why = "--rebind" if sent else "nothing was sent there"
+                notes.append(f"journal {self.path} rebound: {key} {row[0]} -> {value} ({why})")
+        return notes
+
+    def _sent(self, payer: Payer) -> int:
+        """How many legs of ``payer`` have ever left (sent, answered, or handed over by hand)."""
+        row = self._db.execute(
+            f"SELECT count(*) FROM {_TABLES[payer]} WHERE sent_at IS NOT NULL OR state IN ('accepted', 'manual')"
+        ).fetchone()
+        return int(row[0])
 
     def meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._reading("meta"):
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._errors(f"cannot record {key}"):
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- reading ------------------------------------------------------------------------
 
     def get(self, order_id: str) -> Entry | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM refunds WHERE order_id = ?", (order_id,)).fetchone()
-        if row is None:
-            return None
-        platform = self._db.execute(
-            f"SELECT {_PLATFORM_COLUMNS} FROM platform_legs WHERE order_id = ?", (order_id,)
-        ).fetchone()
-        return _entry(row, platform)
+        with self._reading("refunds"):
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM refunds WHERE order_id = ?", (order_id,)).fetchone()
+            if row is None:
+                return None
+            platform = self._db.execute(
+                f"SELECT {_PLATFORM_COLUMNS} FROM platform_legs WHERE order_id = ?", (order_id,)
+            ).fetchone()
+        return self._decode(row, platform)
 
     def entries(self) -> list[Entry]:
         """Every order, in planning order."""
-        platform = {r["order_id"]: r for r in self._db.execute(f"SELECT {_PLATFORM_COLUMNS} FROM platform_legs")}
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM refunds ORDER BY seq")
-        return [_entry(row, platform.get(row["order_id"])) for row in rows]
+        with self._reading("refunds"):
+            platform = {r["order_id"]: r for r in self._db.execute(f"SELECT {_PLATFORM_COLUMNS} FROM platform_legs")}
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM refunds ORDER BY seq").fetchall()
+        return [self._decode(row, platform.get(row["order_id"])) for row in rows]
+
+    def _decode(self, row: sqlite3.Row, platform: sqlite3.Row | None) -> Entry:
+        with self._reading("platform_legs", platform):
+            leg = None if platform is None else _platform_leg(platform)
+        with self._reading("refunds", row):
+            return _entry(row, leg)
 
     # -- writing: each call is one committed transaction ------------------------------
 
     def plan(self, plans: Iterable[Plan]) -> int:
         """Insert the plans of orders not yet journaled, all in one transaction; returns how many."""
-        now = _iso(self._clock())
-        plans = list(plans)
         with self._errors("cannot plan"), self._transaction():
-            cursor = self._db.executemany(
-                "INSERT INTO refunds (order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, "
-                "due_by_provisional, state, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
-                "ON CONFLICT (order_id) DO NOTHING",
+            return self._insert(list(plans))
+
+    def replan(self, plans: Mapping[str, Plan | None]) -> int:
+        """Plan these orders anew (None: no longer submitted), in one transaction; returns how many changed.
+
+        Only orders that never sent anything on any leg (``unsent``) are replanned; the others
+        keep the plan their money left under, whatever ``plans`` says.
+        """
+        with self._errors("cannot replan"), self._transaction():
+            changed = 0
+            for order_id, new in plans.items():
+                entry = self.get(order_id)
+                if entry is None or not unsent(entry):
+                    continue
+                self._db.execute("DELETE FROM platform_legs WHERE order_id = ?", (order_id,))
+                self._db.execute("DELETE FROM refunds WHERE order_id = ?", (order_id,))
+                if new is not None:
+                    self._insert([new])
+                changed += 1
+            return changed
+
+    def _insert(self, plans: list[Plan]) -> int:
+        now = _iso(self._clock())
+        cursor = self._db.executemany(
+            "INSERT INTO refunds (order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, "
+            "due_by_provisional, state, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
+            "ON CONFLICT (order_id) DO NOTHING",
+            (
                 (
-                    (
-                        p.order_id,
-                        p.idempotency_key,
-                        str(p.amount),
-                        p.currency,
-                        p.outcome,
-                        p.reason,
-                        json.dumps(list(p.waivers)),
-                        None if p.due_by is None else p.due_by.isoformat(),
-                        int(p.due_by_provisional),
-                        now,
-                        now,
-                    )
-                    for p in plans
-                ),
-            )
-            inserted = cursor.rowcount
-            # A platform leg joins only the supplier leg planned with it (same key): an order journaled
-            # earlier under another plan (e.g. the whole refund through the supplier) keeps that plan.
-            self._db.executemany(
-                "INSERT INTO platform_legs (order_id, idempotency_key, amount, payment_reference, state, created_at, "
-                "updated_at) SELECT ?, ?, ?, ?, 'planned', ?, ? "
-                "WHERE EXISTS (SELECT 1 FROM refunds WHERE order_id = ? AND idempotency_key = ?) "
-                "ON CONFLICT (order_id) DO NOTHING",
+                    p.order_id,
+                    p.idempotency_key,
+                    str(p.amount),
+                    p.currency,
+                    p.outcome,
+                    p.reason,
+                    json.dumps(list(p.waivers)),
+                    None if p.due_by is None else p.due_by.isoformat(),
+                    int(p.due_by_provisional),
+                    now,
+                    now,
+                )
+                for p in plans
+            ),
+        )
+        inserted = cursor.rowcount
+        # A platform leg joins only the supplier leg planned with it (same key): an order journaled
+        # earlier under another plan (e.g. the whole refund through the supplier) keeps that plan.
+        self._db.executemany(
+            "INSERT INTO platform_legs (order_id, idempotency_key, amount, payment_reference, state, created_at, "
+            "updated_at) SELECT ?, ?, ?, ?, 'planned', ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM refunds WHERE order_id = ? AND idempotency_key = ?) "
+            "ON CONFLICT (order_id) DO NOTHING",
+            (
                 (
-                    (
-                        p.order_id,
-                        p.platform.idempotency_key,
-                        str(p.platform.amount),
-                        p.platform.payment_reference,
-                        now,
-                        now,
-                        p.order_id,
-                        p.idempotency_key,
-                    )
-                    for p in plans
-                    if p.platform is not None
-                ),
-            )
+                    p.order_id,
+                    p.platform.idempotency_key,
+                    str(p.platform.amount),
+                    p.platform.payment_reference,
+                    now,
+                    now,
+                    p.order_id,
+                    p.idempotency_key,
+                )
+                for p in plans
+                if p.platform is not None
+            ),
+        )
         return inserted
 
-    def _update(self, order_id: str, sets: str, params: Sequence[object], payer: Payer = "supplier") -> Entry:
-        """One committed transition of one leg; returns the order as committed."""
-        now = _iso(self._clock())
-        # One statement in autocommit mode is one transaction, committed when execute returns.
-        with self._errors(f"cannot record order {order_id}"):
+    def _update(
+        self,
+        order_id: str,
+        sets: str,
+        params: Sequence[object],
+        payer: Payer = "supplier",
+        service_days: int | None = None,
+    ) -> Entry:
+        """One committed transition of one leg; returns the order as committed.
+
+        ``service_days``: the leg leaves now, so an order without a regulation deadline is due that
+        many days from now (from its first leg to leave: a refund is never due before it was sent).
+        """
+        now = self._clock()
+        with self._errors(f"cannot record order {order_id}"), self._transaction():
             cursor = self._db.execute(
-                f"UPDATE {_TABLES[payer]} SET {sets}, updated_at = ? WHERE order_id = ?", (*params, now, order_id)
+                f"UPDATE {_TABLES[payer]} SET {sets}, updated_at = ? WHERE order_id = ?",
+                (*params, _iso(now), order_id),
             )
+            if service_days is not None:
+                due = (now.astimezone(UTC).date() + timedelta(days=service_days)).isoformat()
+                self._db.execute("UPDATE refunds SET due_by = coalesce(due_by, ?) WHERE order_id = ?", (due, order_id))
         entry = self.get(order_id) if cursor.rowcount else None
         if entry is None:
             what = "is not" if payer == "supplier" else "has no platform leg"
@@ -443,13 +754,15 @@ class Journal:
         quote_amount: Decimal | None,
         *,
         payer: Payer = "supplier",
+        service_days: int | None = None,
     ) -> Entry:
-        """Committed before the request leaves: the exact body a rerun must resend."""
+        """Committed before the request leaves: the exact body a rerun must resend (``sent_at``: the first send)."""
         return self._update(
             order_id,
-            "state = 'sent', sent_amount = ?, quote_id = ?, quote_amount = ?, sent_at = ?",
+            "state = 'sent', sent_amount = ?, quote_id = ?, quote_amount = ?, sent_at = coalesce(sent_at, ?)",
             (str(amount), quote_id, None if quote_amount is None else str(quote_amount), _iso(self._clock())),
             payer,
+            service_days,
         )
 
     def mark_accepted(
@@ -502,9 +815,11 @@ class Journal:
         """A supplier leg of zero: the supplier owes nothing, nothing is sent."""
         return self._update(order_id, "state = 'skipped'", ())
 
-    def mark_manual(self, order_id: str, reason: str) -> Entry:
-        """A platform leg with no payments provider to send it: to be paid by hand (and reconciled)."""
-        return self._update(order_id, "state = 'manual', error = ?", (reason,), "platform")
+    def mark_manual(self, order_id: str, reason: str, *, service_days: int | None = None) -> Entry:
+        """A platform leg with no payments provider to send it: to be paid by hand (and reconciled).
+
+        Handed over now, so its due date counts from now like a sent leg's."""
+        return self._update(order_id, "state = 'manual', error = ?", (reason,), "platform", service_days)
 
     def record_status(self, order_id: str, *, status: str, answer: dict[str, Any], payer: Payer = "supplier") -> Entry:
         """The leg's latest state from its provider (``track --sync``)."""
@@ -514,3 +829,9 @@ class Journal:
             (status, json.dumps(answer), _iso(self._clock())),
             payer,
         )
+
+
+def unsent(entry: Entry) -> bool:
+    """Whether nothing of the order ever left, on any leg (so its plan may still change)."""
+    legs = (entry.supplier, entry.platform) if entry.platform else (entry.supplier,)
+    return all(leg.sent_at is None and leg.state not in ("accepted", "manual") for leg in legs)

@@ -26,10 +26,11 @@ from typing import TypeVar
 
 from refundctl.adapters.base import RefundRequest, RefundState, Supplier
 from refundctl.adapters.payments import PaymentProvider, PaymentRefundRequest
+from refundctl.config import DEFAULT_SERVICE_LEVEL_DAYS
 from refundctl.errors import ApiError, AuthError, RetriesExhausted, TransportError
 from refundctl.money import fmt
 from refundctl.submit.fates import SETTLED, Fate, fate_of_entry
-from refundctl.submit.journal import Entry, Journal, Plan
+from refundctl.submit.journal import Entry, Journal, LegState, Plan
 from refundctl.submit.quote import quote_matches, send_requoting
 
 T = TypeVar("T")
@@ -40,7 +41,9 @@ class Settings:
     concurrency: int = 16
     verify_quote: bool = True  # where the supplier offers quotes
     tolerance: Decimal = Decimal(0)  # how far below our decision a quote may be and still be confirmed
-    retry_failed: bool = False
+    retry_failed: bool = False  # resend failed legs, and re-quote quote mismatches (with ``tolerance``)
+    service_days: int = DEFAULT_SERVICE_LEVEL_DAYS  # an order without a regulation deadline is due this long after
+    # its first leg left
 
 
 class _Mismatch(Exception):
@@ -61,13 +64,18 @@ class _Body:
 MANUAL = "no payments provider (--payments): the platform pays this leg by hand; reconcile confirms it"
 
 
-def _leg_due(state: str, retry_failed: bool) -> bool:
-    """Planned and in-flight legs are (re)sent; failed ones only on request; final ones never."""
-    return state in ("planned", "sent") or (state == "failed" and retry_failed)
+def retried(leg: LegState) -> bool:
+    """A leg ``--retry-failed`` takes up again: failed, or refused for its quote (nothing was sent under it)."""
+    return leg.state == "failed" or (leg.state == "rejected" and leg.error_type == "quote_mismatch")
+
+
+def _leg_due(leg: LegState, retry_failed: bool) -> bool:
+    """Planned and in-flight legs are (re)sent; failed and quote-mismatched ones only on request; final ones never."""
+    return leg.state in ("planned", "sent") or (retry_failed and retried(leg))
 
 
 def _platform_due(entry: Entry, retry_failed: bool) -> bool:
-    return entry.platform is not None and entry.state in SETTLED and _leg_due(entry.platform.state, retry_failed)
+    return entry.platform is not None and entry.state in SETTLED and _leg_due(entry.platform, retry_failed)
 
 
 class Pipeline:
@@ -84,11 +92,15 @@ class Pipeline:
         self.settings = settings
         self.on_fate = on_fate  # called once per order as its fate is known (progress bar)
         self.payments = payments  # None: platform legs are paid by hand (manual)
+        # Legs this run that got an answer from their API (any answer), and those that got none after every
+        # retry: all of them unanswered means the API is unreachable, not that refunds failed one by one.
+        self.answered = 0
+        self.unanswered = 0
 
     @staticmethod
     def is_due(entry: Entry, retry_failed: bool) -> bool:
         """Whether any leg of the order is to be sent now (the platform's only once the supplier's settled)."""
-        return _leg_due(entry.state, retry_failed) or _platform_due(entry, retry_failed)
+        return _leg_due(entry, retry_failed) or _platform_due(entry, retry_failed)
 
     def _due(self, entry: Entry) -> bool:
         return self.is_due(entry, self.settings.retry_failed)
@@ -117,7 +129,7 @@ class Pipeline:
 
     async def _process(self, entry: Entry) -> Entry:
         """Take one order's legs as far as they go, supplier first; returns the order as committed."""
-        if _leg_due(entry.state, self.settings.retry_failed):
+        if _leg_due(entry, self.settings.retry_failed):
             entry = await self._supplier_leg(entry)
         if _platform_due(entry, self.settings.retry_failed):
             entry = await self._platform_leg(entry)
@@ -131,14 +143,18 @@ class Pipeline:
             body = await self._body(plan) if entry.sent_amount is None else _stored_body(entry)
             state = await send_requoting(lambda b: self._send(plan, b), body, lambda: self._body(plan))
         except _Mismatch as stop:
+            self.answered += 1
             return stop.entry
         except AuthError:
             raise
         except TransportError as exc:
+            self.unanswered += 1
             attempts = exc.attempts if isinstance(exc, RetriesExhausted) else 1
             return self.journal.mark_failed(plan.order_id, error=str(exc), attempts=attempts)
         except ApiError as exc:
+            self.answered += 1
             return self.journal.mark_rejected(plan.order_id, error_type=exc.error_type, error=str(exc), attempts=1)
+        self.answered += 1
         return self.journal.mark_accepted(
             plan.order_id, refund_id=state.id, status=state.status, answer=state.raw, attempts=state.attempts
         )
@@ -149,7 +165,7 @@ class Pipeline:
         if self.payments is None:
             if entry.platform.state != "planned":
                 return entry  # sent before: only the provider can say whether it was paid, never a person guessing
-            return self.journal.mark_manual(order_id, MANUAL)
+            return self.journal.mark_manual(order_id, MANUAL, service_days=self.settings.service_days)
         if leg.payment_reference is None:
             return self.journal.mark_rejected(
                 order_id,
@@ -172,17 +188,22 @@ class Pipeline:
             # Sent before and its answer lost: the provider may hold it, although it may have forgotten the key.
             state = None if entry.platform.state == "planned" else await self.payments.find_refund(request)
             if state is None:
-                self.journal.mark_sent(order_id, leg.amount, None, None, payer="platform")
+                self.journal.mark_sent(
+                    order_id, leg.amount, None, None, payer="platform", service_days=self.settings.service_days
+                )
                 state = await self.payments.refund(request)
         except AuthError:
             raise
         except TransportError as exc:
+            self.unanswered += 1
             attempts = exc.attempts if isinstance(exc, RetriesExhausted) else 1
             return self.journal.mark_failed(order_id, error=str(exc), attempts=attempts, payer="platform")
         except ApiError as exc:
+            self.answered += 1
             return self.journal.mark_rejected(
                 order_id, error_type=exc.error_type, error=str(exc), attempts=1, payer="platform"
             )
+        self.answered += 1
         return self.journal.mark_accepted(
             order_id, refund_id=state.id, status=state.status, answer=state.raw, attempts=state.attempts,
             payer="platform",
@@ -208,7 +229,9 @@ class Pipeline:
         return _Body(quote.amount, quote.id, quote.amount)
 
     async def _send(self, plan: Plan, body: _Body) -> RefundState:
-        self.journal.mark_sent(plan.order_id, body.amount, body.quote_id, body.quote_amount)
+        self.journal.mark_sent(
+            plan.order_id, body.amount, body.quote_id, body.quote_amount, service_days=self.settings.service_days
+        )
         return await self.supplier.submit_refund(
             RefundRequest(
                 order_id=plan.order_id,
@@ -247,6 +270,8 @@ def _stored_body(entry: Entry) -> _Body:
 def _earlier(entry: Entry) -> str:
     if entry.state == "failed":
         return "failed in an earlier run; rerun with --retry-failed to resend with the same key"
+    if retried(entry):
+        return "quote mismatch in an earlier run; rerun with --retry-failed (and --tolerance) to re-quote"
     return "earlier run"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
 from decimal import Decimal
 
 from refundctl.engine import Decision
@@ -36,10 +35,11 @@ def shares(decision: Decision) -> tuple[Decimal, Decimal]:
     return decision.refund - platform, platform
 
 
-def plan_for(decision: Decision, policy_digest: str, default_due: date, payment_reference: str | None = None) -> Plan:
+def plan_for(decision: Decision, policy_digest: str, payment_reference: str | None = None) -> Plan:
     """The plan of a submittable decision: a supplier leg, and a platform leg for a platform-funded share.
 
-    ``default_due`` applies when no regulation sets a deadline; ``payment_reference`` is the order's
+    ``due_by`` is the regulation's deadline; without one the journal sets it when the first leg
+    leaves (the service level counts from submission). ``payment_reference`` is the order's
     payment, which the platform leg is refunded against.
     """
     cur = decision.currency
@@ -52,7 +52,7 @@ def plan_for(decision: Decision, policy_digest: str, default_due: date, payment_
         outcome=decision.outcome,
         reason=decision.reason,
         waivers=decision.waivers,
-        due_by=decision.due_by or default_due,
+        due_by=decision.due_by,
         due_by_provisional=decision.due_by_provisional and decision.due_by is not None,
         platform=None
         if platform <= ZERO
@@ -60,7 +60,3 @@ def plan_for(decision: Decision, policy_digest: str, default_due: date, payment_
             platform_key(decision.order_id, fmt(platform, cur), cur, policy_digest), platform, payment_reference
         ),
     )
-
-
-def default_due(as_of: date, service_level_days: int) -> date:
-    return as_of + timedelta(days=service_level_days)

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,19 +20,19 @@ from typing import TypeVar
 from refundctl.adapters import Connection, PaymentProvider, Supplier, open_adapter, open_payments
 from refundctl.config import PaymentsTarget, Target, is_loopback
 from refundctl.engine import decide
-from refundctl.errors import ConfigError, OrderError, Problem
+from refundctl.errors import ConfigError, Interrupted, JournalError, OrderError, Problem
 from refundctl.money import fmt
 from refundctl.orders import iter_records
 from refundctl.orders.ids import IdLine
 from refundctl.orders.shards import Shard
+from refundctl.output.progress import Progress
 from refundctl.policy.loader import load_policies
-from refundctl.submit.fates import Fate, fate_of_decision
+from refundctl.submit.fates import UNDONE, Fate, fate_of_decision, fate_of_entry
 from refundctl.submit.fetch import Decided, fetch_and_decide
-from refundctl.submit.journal import Journal, Plan
+from refundctl.submit.journal import Entry, Journal, Plan, unsent
 from refundctl.submit.legs import platform_totals
-from refundctl.submit.pipeline import Pipeline, Settings
-from refundctl.submit.plan import default_due, plan_for
-from refundctl.submit.progress import Progress
+from refundctl.submit.pipeline import Pipeline, Settings, retried
+from refundctl.submit.plan import plan_for
 
 T = TypeVar("T")
 Ask = Callable[[str], bool]  # asks the user a yes/no question; None where nobody can answer
@@ -73,19 +74,15 @@ def fetch_orders(
     )
 
 
-def plan_all(
-    decided: Sequence[Decided], as_of: datetime, service_level_days: int, references: Mapping[str, str]
-) -> dict[str, Plan]:
-    """The plan of every submittable decision (its legs; the platform's against the order's payment), by order id."""
-    due_default = default_due(as_of.date(), service_level_days)
+def plan_all(decided: Sequence[Decided], references: Mapping[str, str]) -> dict[str, Plan | None]:
+    """Every decided order's plan (its legs; the platform's against the order's payment), by order id, in input
+    order; None for a decision that is not submitted."""
     return {
-        d.order_id: plan_for(d, digest, due_default, references.get(d.order_id))
-        for d, digest in decided
-        if d.submittable
+        d.order_id: plan_for(d, digest, references.get(d.order_id)) if d.submittable else None for d, digest in decided
     }
 
 
-def dry_run(decided: Sequence[Decided], plans: dict[str, Plan], refused: Mapping[str, str]) -> list[Fate]:
+def dry_run(decided: Sequence[Decided], plans: Mapping[str, Plan], refused: Mapping[str, str]) -> list[Fate]:
     """What a run would do: every decision's fate, with the legs a submittable one would send."""
     return [fate_of_decision(d, would_send=plans.get(d.order_id), note=refused.get(d.order_id)) for d, _ in decided]
 
@@ -138,52 +135,201 @@ async def paying(payments: Payments | None, work: Callable[[PaymentProvider | No
         await provider.aclose()
 
 
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What a run did: every fate by order id, and whether the APIs answered at all."""
+
+    fates: dict[str, Fate]
+    answered: int  # legs sent this run that got an answer (any answer)
+    unanswered: int  # legs that got none after every retry
+
+    @property
+    def unreachable(self) -> bool:
+        """Legs were sent and none got an answer: the API, not the refunds, failed."""
+        return self.unanswered > 0 and self.answered == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How this run treats its journal: what the user allowed beyond resuming it as it is."""
+
+    yes: bool = False  # real money without asking
+    replan: bool = False  # plan anew the unsent orders whose decision changed
+    rebind: bool = False  # the journal's API is the same API at a new URL
+    resume: str = ""  # the command that resumes this run (said on Ctrl-C)
+
+
+def amounts(plan: Plan | None) -> str:
+    """``980.00 CNY``, ``1530.00 CNY (supplier) + 20.00 CNY (platform)``, or ``nothing`` to submit."""
+    if plan is None:
+        return "nothing (not submitted)"
+    cur = plan.currency
+    if plan.platform is None:
+        return f"{fmt(plan.amount, cur)} {cur}"
+    return f"{fmt(plan.amount, cur)} {cur} (supplier) + {fmt(plan.platform.amount, cur)} {cur} (platform)"
+
+
+def _legs(plan: Plan | None) -> tuple[object, ...]:
+    """What a plan pays, leg by leg: the part that must never change silently."""
+    if plan is None:
+        return ()
+    return plan.currency, plan.amount, None if plan.platform is None else plan.platform.amount
+
+
+def changed(known: Mapping[str, Entry], today: Mapping[str, Plan | None]) -> list[tuple[Entry, Plan | None]]:
+    """The journaled orders whose decision today would pay other amounts than their journaled plan."""
+    return [(known[oid], plan) for oid, plan in today.items() if oid in known and _legs(known[oid].plan) != _legs(plan)]
+
+
+SHOWN_ORDERS = 10  # orders named in a refusal; the rest are counted
+
+
+def _refuse_changed(path: Path, pending: Sequence[tuple[Entry, Plan | None]]) -> JournalError:
+    lines = [f"  {e.order_id}: journaled {amounts(e.plan)}; decided now {amounts(p)}" for e, p in pending]
+    more = len(lines) - SHOWN_ORDERS
+    return JournalError(
+        "\n".join(
+            [
+                f"{len(pending)} order(s) in {path} were planned with other amounts than today's decision "
+                "and nothing of them was sent; refusing to send the old amounts:",
+                *lines[:SHOWN_ORDERS],
+                *([f"  ... and {more} more"] if more > 0 else []),
+                "rerun with --replan to plan them anew from today's decision, or pass a new --journal",
+            ]
+        )
+    )
+
+
+def standing(entries: Sequence[Entry]) -> str:
+    """Where interrupted orders stand: accepted, in flight, not yet sent (and any other fate)."""
+    counts = {"accepted": 0, "in flight": 0, "not yet sent": 0, "otherwise settled or refused": 0}
+    for entry in entries:
+        fate = fate_of_entry(entry).fate
+        key = {"accepted": "accepted", "sent": "in flight", "planned": "not yet sent", "failed": "not yet sent"}
+        counts[key.get(fate, "otherwise settled or refused")] += 1
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n or what != "otherwise settled or refused")
+
+
 def run_submit(
     target: Target,
     journal_path: Path,
-    plans: dict[str, Plan],
+    today: Mapping[str, Plan | None],
+    plans: Mapping[str, Plan],
     conn: Connection,
     settings: Settings,
-    yes: bool,
-    order_ids: Sequence[str] = (),
+    options: Options,
     ask: Ask | None = None,
     payments: Payments | None = None,
-) -> dict[str, Fate]:
+    note: Callable[[str], None] = lambda line: None,
+    digest: str | None = None,
+) -> Submitted:
     """Journal the plans, then send what is due; every fate by order id.
 
-    An order of ``order_ids`` already in the journal follows its journaled plan even when
-    today's decision would not submit it: in flight, it is resent; done, it is reported as done.
+    ``today`` is every input order's plan by today's decision (None: not submitted), in input
+    order; ``plans`` those to send (the submittable ones not refused before sending). An input
+    order already in the journal follows its journaled plan even when today's decision would not
+    submit it: in flight, it is resent; done, it is reported as done. An unsent order whose
+    decision changed is refused with both amounts unless ``options.replan``; one that sent
+    anything keeps its plan (``note`` says so). ``digest`` (the policies') is bound to the journal.
+    ``note`` gets a line for each thing worth saying.
     """
-    journal = Journal.open(journal_path)
+    journal = Journal.open(journal_path, lock=True)
     try:
-        journal.bind(api=target.api, adapter=target.adapter)
+        if journal.was_empty:
+            note(f"{journal_path} was an empty file (0 bytes): made it a new journal")
+        for line in journal.bind(rebind=options.rebind, api=target.api, adapter=target.adapter):
+            note(line)
         if payments is not None:
-            journal.bind(payments=payments[0].provider, payments_api=payments[0].api)
+            for line in journal.bind(
+                rebind=options.rebind, payments=payments[0].provider, payments_api=payments[0].api
+            ):
+                note(line)
         known = {e.order_id: e for e in journal.entries()}
-        inputs = list(dict.fromkeys([*order_ids, *plans]))
-        due = [p for oid, p in plans.items() if oid not in known] + [
-            known[oid].plan for oid in inputs if oid in known and Pipeline.is_due(known[oid], settings.retry_failed)
-        ]
-        confirm(target.api, due, yes, ask, None if payments is None else payments[0])
-        journal.plan(p for oid, p in plans.items() if oid not in known)  # one transaction, before any request
+        differ = changed(known, today)
+        pending = [(e, p) for e, p in differ if unsent(e)]
+        for entry, plan in differ:
+            if not unsent(entry):
+                note(f"{entry.order_id}: decided {amounts(plan)} now, but its journaled plan ({amounts(entry.plan)}) "
+                     "has sent legs: it stands (a leg sent is never replanned)")  # fmt: skip
+        if pending and not options.replan:
+            raise _refuse_changed(journal_path, pending)
+        if digest is not None:
+            _bind_policies(journal, digest, options.replan, note)
+        replanned = {e.order_id: plans.get(e.order_id) for e, _ in pending}
+        fresh = {oid: p for oid, p in plans.items() if oid not in known or oid in replanned}
+        inputs = list(dict.fromkeys([*today, *plans]))
+        resumed = [known[oid] for oid in inputs if oid in known and oid not in replanned]
+        due = [*fresh.values(), *(e.plan for e in resumed if Pipeline.is_due(e, settings.retry_failed))]
+        confirm(target.api, due, options.yes, ask, None if payments is None else payments[0])
+        if replanned:
+            journal.replan(replanned)
+            note(f"replanned {len(replanned)} unsent order(s) from today's decision (--replan)")
+        journal.plan(fresh.values())  # one transaction, before any request
+        if settings.retry_failed:
+            _say_retried(resumed, settings, note)
         known = {e.order_id: e for e in journal.entries()}
         entries = [known[oid] for oid in inputs if oid in known]
-        progress = Progress(len(entries), sys.stderr, enabled=sys.stderr.isatty())
         try:
-            # Orders, decisions, plans and entries all live until the end: frozen, the cyclic GC stops
-            # rescanning them on every collection while sending (measured: 1.5k -> 2.2k refunds/s at 20,000).
-            gc.freeze()
-            return asyncio.run(
-                using(
-                    target.adapter,
-                    conn,
-                    lambda s: paying(payments, lambda p: Pipeline(s, journal, settings, progress, p).run(entries)),
-                )
-            )
-        finally:
-            progress.close()
+            return _send(target, journal, entries, conn, settings, payments)
+        except KeyboardInterrupt:
+            now = {e.order_id: e for e in journal.entries()}
+            where = standing([now[e.order_id] for e in entries if e.order_id in now])
+            resume = f"\nresume with: {options.resume}" if options.resume else ""
+            raise Interrupted(f"interrupted: {where}; the journal is committed{resume}") from None
     finally:
         journal.close()
+
+
+def _send(
+    target: Target,
+    journal: Journal,
+    entries: Sequence[Entry],
+    conn: Connection,
+    settings: Settings,
+    payments: Payments | None,
+) -> Submitted:
+    progress = Progress(sys.stderr, enabled=sys.stderr.isatty(), total=len(entries), failed_label="not accepted")
+    try:
+        # Orders, decisions, plans and entries all live until the end: frozen, the cyclic GC stops
+        # rescanning them on every collection while sending (measured: 1.5k -> 2.2k refunds/s at 20,000).
+        gc.freeze()
+
+        def pipeline(supplier: Supplier, provider: PaymentProvider | None) -> Pipeline:
+            return Pipeline(supplier, journal, settings, lambda f: progress.tick(failed=f.fate in UNDONE), provider)
+
+        async def run(supplier: Supplier) -> Submitted:
+            async def go(provider: PaymentProvider | None) -> Submitted:
+                sender = pipeline(supplier, provider)
+                fates = await sender.run(entries)
+                return Submitted(fates, sender.answered, sender.unanswered)
+
+            return await paying(payments, go)
+
+        return asyncio.run(using(target.adapter, conn, run))
+    finally:
+        progress.close()
+
+
+def _say_retried(resumed: Sequence[Entry], settings: Settings, note: Callable[[str], None]) -> None:
+    """``--retry-failed`` takes up failed legs and quote mismatches: say how many of each, and with what tolerance."""
+    legs = [leg for e in resumed for leg in e.legs if retried(leg)]
+    quotes = sum(leg.state == "rejected" for leg in legs)
+    failed = len(legs) - quotes
+    if legs:
+        note(f"--retry-failed: resending {failed} failed leg(s) with their keys, re-quoting {quotes} quote_mismatch "
+             f"refund(s) with --tolerance {settings.tolerance}")  # fmt: skip
+
+
+def _bind_policies(journal: Journal, digest: str, replan: bool, note: Callable[[str], None]) -> None:
+    """Record the policies' digest the journal was planned under; a change is said, and (orders compared first)
+    is harmless to the journaled plans that stand: their amounts are today's, or their money has left."""
+    bound = journal.meta("policies")
+    if bound == digest:
+        return
+    if bound is not None:
+        how = "replanned where unsent (--replan)" if replan else "no unsent order's amounts changed"
+        note(f"the policies changed since {journal.path} was planned (digest {bound[:12]} -> {digest[:12]}): {how}")
+    journal.set_meta("policies", digest)
 
 
 def fates_in_order(decided: Sequence[Decided], fates: dict[str, Fate], refused: Mapping[str, str]) -> list[Fate]:

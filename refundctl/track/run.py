@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from refundctl.adapters.base import FINAL_STATUSES, RefundState
 from refundctl.config import PaymentsTarget, Target
 from refundctl.errors import ApiError, AuthError, JournalError
 from refundctl.money import fmt
+from refundctl.output.progress import Progress
 from refundctl.submit.journal import Entry, Journal, Leg
 
 Connect = Callable[[str | None, str | None], tuple[Target, Connection]]  # the journal's api and adapter
@@ -45,7 +47,11 @@ def find_journal(directory: Path) -> Path:
 
 
 def track_rows(entry: Entry, as_of: datetime) -> list[dict[str, Any]]:
-    """One row per leg. A leg is overdue once its due date has passed and its money has not arrived."""
+    """One row per leg. A leg is overdue once its due date has passed and its money has not arrived.
+
+    Without a regulation deadline an order is due a service level after its first leg left (the
+    journal sets ``due_by`` then): until then it has no due date and cannot be overdue.
+    """
     plan = entry.plan
     rows = []
     for leg in entry.legs:
@@ -75,7 +81,12 @@ class _Provider(Protocol):
     async def get_refund(self, refund_id: str) -> RefundState: ...
 
 
-async def _poll(provider: _Provider, journal: Journal, legs: list[tuple[str, Leg]], concurrency: int) -> list[str]:
+Tick = Callable[[bool], None]  # one leg polled (True: it could not be)
+
+
+async def _poll(
+    provider: _Provider, journal: Journal, legs: list[tuple[str, Leg]], concurrency: int, tick: Tick
+) -> list[str]:
     """Poll every leg not yet final at its provider and record its state; the problems met, one line each."""
     gate = asyncio.Semaphore(concurrency)
     problems: list[str] = []
@@ -89,8 +100,10 @@ async def _poll(provider: _Provider, journal: Journal, legs: list[tuple[str, Leg
                 raise
             except ApiError as exc:  # includes TransportError: this leg stays as it was
                 problems.append(f"{order_id} ({leg.payer}): {exc}")
+                tick(True)
                 return
         journal.record_status(order_id, status=state.status, answer=state.raw, payer=leg.payer)
+        tick(False)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -110,19 +123,26 @@ def _open_legs(journal: Journal, payer: str) -> list[tuple[str, Leg]]:
     ]
 
 
-async def _sync(supplier: tuple[Target, Connection], payments: Payments | None, journal: Journal) -> list[str]:
+async def _sync(
+    supplier: tuple[Target, Connection], payments: Payments | None, journal: Journal, progress: Progress
+) -> list[str]:
     """Poll both providers: the supplier for supplier legs, the payments provider for platform legs."""
     target, conn = supplier
     adapter = open_adapter(target.adapter, conn)
+
+    def tick(failed: bool) -> None:
+        progress.tick(failed=failed)
+
     try:
-        problems = await _poll(adapter, journal, _open_legs(journal, "supplier"), conn.concurrency)
+        problems = await _poll(adapter, journal, _open_legs(journal, "supplier"), conn.concurrency, tick)
     finally:
         await adapter.aclose()
     if payments is None:
         return problems
     provider = open_payments(payments[0].provider, payments[1])
     try:
-        return problems + await _poll(provider, journal, _open_legs(journal, "platform"), payments[1].concurrency)
+        legs = _open_legs(journal, "platform")
+        return problems + await _poll(provider, journal, legs, payments[1].concurrency, tick)
     finally:
         await provider.aclose()
 
@@ -133,7 +153,7 @@ def follow(
     """Every journaled leg's row at ``as_of``; with ``connect``, the providers are asked first about the legs
     not yet final: the supplier, and (``connect_payments``) the payments provider (the problems met, one line
     each, come second)."""
-    journal = Journal.open(journal_path, create=False)
+    journal = Journal.open(journal_path, create=False, lock=connect is not None)  # --sync writes: one run at a time
     problems: list[str] = []
     try:
         if connect is not None:
@@ -147,7 +167,14 @@ def follow(
                 )
                 if payments is None:
                     problems.append("platform legs: no payments provider to ask (--payments, or the journal's)")
-            problems += asyncio.run(_sync(supplier, payments, journal))
+            total = len(_open_legs(journal, "supplier")) + (len(_open_legs(journal, "platform")) if payments else 0)
+            progress = Progress(
+                sys.stderr, enabled=sys.stderr.isatty(), total=total, noun="synced", failed_label="unreachable"
+            )
+            try:
+                problems += asyncio.run(_sync(supplier, payments, journal, progress))
+            finally:
+                progress.close()
         rows = [row for e in journal.entries() for row in track_rows(e, as_of)]
     finally:
         journal.close()
