@@ -522,8 +522,9 @@ class Journal:
         if missing:
             raise JournalError(f"journal damaged: {path}: its table(s) {', '.join(missing)} are gone")
         # A corrupt page or a truncated file: found now, before anything is planned or sent, not halfway.
-        problems = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
-        if problems != ["ok"]:
+        found = "\n".join(r[0] for r in db.execute("PRAGMA quick_check(3)"))
+        if found != "ok":
+            problems = [line for line in found.splitlines() if line and not line.startswith("***")]
             raise JournalError(f"journal damaged: {path}: {'; '.join(problems)} (restore it from a backup)")
         if create:
             db.execute("PRAGMA journal_mode=WAL")
