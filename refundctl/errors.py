@@ -24,6 +24,12 @@ Exception tree (every class is defined here; other modules import them from here
     ├── Interrupted           Ctrl-C, after the journal was committed     (exit 130)
     └── CommandFailed         the command reported its outcome itself; only its exit code is left
 
+Where commands differ, they ask different questions: ``submit`` exits 6 only when no leg it
+sent got any answer (the API never answered), and 3 when a batch is partly done (the rows say
+which refunds failed), where ``smoke``, trying one order, exits 6 for any supplier error;
+``track --sync`` exits 3 when some legs could not be asked. Journal problems (another API,
+in use, damaged, planned with other amounts) are 2 like every other input.
+
 Exceptions private to one module (``orders.parse.Invalid``, ``engine.windows.Unpriceable``,
 ``engine.fare_rules.RuleError``, ``client._retry.RetryableStatus``, ``submit.pipeline._Mismatch``,
 the sandbox's ``ApiProblem``) never leave it: they become problems, manual reviews, journal rows
