@@ -251,6 +251,8 @@ def _read(row: sqlite3.Row, column: str, convert: Callable[[Any], Any], *, null:
         if null:
             return None
         raise _Cell(column, "empty")
+    if convert is _text and type(value) is str:  # most cells: no call (this runs for every cell of every run)
+        return value
     try:
         return convert(value)
     except (ValueError, TypeError, InvalidOperation, OverflowError) as exc:
@@ -546,15 +548,9 @@ class Journal:
                 raise JournalError(f"journal damaged: {self.path}: {what}: {exc} (restore it from a backup)") from None
             raise JournalError(f"{self.path}: {what}: {exc}") from None
 
-    @contextlib.contextmanager
-    def _reading(self, table: str, row: sqlite3.Row | None = None) -> Iterator[None]:
-        """A row that does not read back, or a page SQLite cannot read: "journal damaged", with the row."""
-        try:
-            with self._errors(f"cannot read {table}"):
-                yield
-        except _Cell as exc:
-            where = "" if row is None else f"order {str(row['order_id'])[:60]!r}: "
-            raise JournalError(f"journal damaged: {self.path}: table {table}: {where}{exc}") from None
+    def _reading(self, table: str) -> contextlib.AbstractContextManager[None]:
+        """Reading ``table``: a page SQLite cannot read is "journal damaged" (cells are checked by ``_decode``)."""
+        return self._errors(f"cannot read {table}")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -639,10 +635,18 @@ class Journal:
         return [self._decode(row, platform.get(row["order_id"])) for row in rows]
 
     def _decode(self, row: sqlite3.Row, platform: sqlite3.Row | None) -> Entry:
-        with self._reading("platform_legs", platform):
+        """The order of a row (and its platform leg's row); a cell that does not read back names table and order.
+
+        One try per row, not a context manager per table: this runs for every order of every run."""
+        damaged = platform
+        try:
             leg = None if platform is None else _platform_leg(platform)
-        with self._reading("refunds", row):
+            damaged = row
             return _entry(row, leg)
+        except _Cell as exc:
+            table = "refunds" if damaged is row else "platform_legs"
+            where = f"order {str(row['order_id'])[:60]!r}"
+            raise JournalError(f"journal damaged: {self.path}: table {table}: {where}: {exc}") from None
 
     # -- writing: each call is one committed transaction ------------------------------
 
