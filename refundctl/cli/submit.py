@@ -202,23 +202,25 @@ def submit(
     profile = connection.profile()
     policy_dir, _ = resolve_policy_dir(policy_dir, profile)
     limiter = RateLimiter(rate)
-    link: tuple[Target, Connection] | None = None
+    ids = [i for i in read_order_ids(orders) if shard is None or shard.holds(i.order_id)] if fetch else []
+    # Every setting a run needs is checked before any work, and long before a journal is made or bound.
+    link = None if dry_run and not fetch else _connect(connection, limiter, concurrency)
+    pay_target = None if dry_run else payments.target(profile)
+    provider = pay_target.provider if pay_target else payments.provider_name(profile)
     if fetch:
-        ids = [i for i in read_order_ids(orders) if shard is None or shard.holds(i.order_id)]
-        link = _connect(connection, limiter, concurrency)
+        assert link is not None
         decided = fetch_orders(*link, ids, policy_dir, as_of)
         references: dict[str, str] = {}  # a supplier's order does not know the platform's payment
     else:
         decided, references = decide_orders(orders, policy_dir, as_of, shard)
     today = plan_all(decided, references)
     submittable = {oid: plan for oid, plan in today.items() if plan is not None}
-    refused = unsendable(submittable, payments.provider_name(profile))
+    refused = unsendable(submittable, provider)
     plans = {oid: plan for oid, plan in submittable.items() if oid not in refused}
-    if dry_run:
+    if dry_run or link is None:
         _report(dry_run_fates(decided, plans, refused), fmt, None)
         return
-    target, conn = link or _connect(connection, limiter, concurrency)
-    pay_target = payments.target(profile)
+    target, conn = link
     # The provider is paced on its own: its rate limits are not the supplier's.
     pay = (
         None if pay_target is None else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
