@@ -200,14 +200,16 @@ def _refuse_changed(path: Path, pending: Sequence[tuple[Entry, Plan | None]]) ->
     )
 
 
+_STANDING = {"accepted": "accepted", "sent": "in flight", "planned": "not yet sent", "failed": "not yet sent"}
+_OTHER = "otherwise settled or refused"
+
+
 def standing(entries: Sequence[Entry]) -> str:
-    """Where interrupted orders stand: accepted, in flight, not yet sent (and any other fate)."""
-    counts = {"accepted": 0, "in flight": 0, "not yet sent": 0, "otherwise settled or refused": 0}
+    """Where interrupted orders stand: accepted, in flight, not yet sent (and any other fate, if any)."""
+    counts = dict.fromkeys([*dict.fromkeys(_STANDING.values()), _OTHER], 0)
     for entry in entries:
-        fate = fate_of_entry(entry).fate
-        key = {"accepted": "accepted", "sent": "in flight", "planned": "not yet sent", "failed": "not yet sent"}
-        counts[key.get(fate, "otherwise settled or refused")] += 1
-    return ", ".join(f"{n} {what}" for what, n in counts.items() if n or what != "otherwise settled or refused")
+        counts[_STANDING.get(fate_of_entry(entry).fate, _OTHER)] += 1
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n or what != _OTHER)
 
 
 def run_submit(
