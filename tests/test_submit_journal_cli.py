@@ -181,6 +181,18 @@ def test_an_empty_file_is_no_journal_for_track_and_a_new_one_for_submit_which_sa
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def test_an_orders_file_named_as_the_journal_is_refused_and_left_alone(tmp_path: Path) -> None:
+    orders = tmp_path / "empty.jsonl"
+    orders.touch()
+    result = run(tmp_path, "submit", str(orders), "--api", "http://127.0.0.1:9", "--journal", str(orders))
+    assert (result.exit_code, result.stdout) == (ExitCode.BAD_INPUT, "")
+    assert result.stderr == (
+        f"refundctl: error: --journal {orders} is one of the ORDERS files; name the journal apart "
+        "(e.g. run.journal.sqlite)\n"
+    )
+    assert orders.stat().st_size == 0
+
+
 def test_a_journal_submit_creates_is_readable_by_its_owner_only(sandbox: Any, tmp_path: Path) -> None:
     assert submit(sandbox, tmp_path).exit_code == ExitCode.OK
     assert (tmp_path / "j.sqlite").stat().st_mode & 0o777 == 0o600

@@ -15,7 +15,7 @@ from click.core import ParameterSource
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
 from refundctl.config import Target, resolve_policy_dir
-from refundctl.errors import CommandFailed, ExitCode
+from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.orders.ids import read_order_ids
 from refundctl.orders.shards import Shard
 from refundctl.output import render
@@ -202,6 +202,11 @@ def submit(
     profile = connection.profile()
     policy_dir, _ = resolve_policy_dir(policy_dir, profile)
     limiter = RateLimiter(rate)
+    journal = journal_path or default_journal(orders[0])
+    if any(name != "-" and Path(name).resolve() == journal.resolve() for name in orders):
+        raise ConfigError(
+            f"--journal {journal} is one of the ORDERS files; name the journal apart (e.g. run.journal.sqlite)"
+        )
     ids = [i for i in read_order_ids(orders) if shard is None or shard.holds(i.order_id)] if fetch else []
     # Every setting a run needs is checked before any work, and long before a journal is made or bound.
     link = None if dry_run and not fetch else _connect(connection, limiter, concurrency)
@@ -225,7 +230,6 @@ def submit(
     pay = (
         None if pay_target is None else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
     )
-    journal = journal_path or default_journal(orders[0])
     settings = Settings(concurrency, verify_quote, tolerance, retry_failed, profile.default_service_level_days)
     options = Options(yes, replan, rebind, resume_command(click.get_current_context(), journal))
     ask = _ask if _interactive() else None
