@@ -167,3 +167,30 @@ def test_ctrl_c_exits_130_with_the_journal_committed(sandbox_factory: Any, tmp_p
     )
     assert done.returncode == ExitCode.PARTIAL, done.stderr  # the platform legs are left to pay by hand
     assert {oid: len(box.store.refunds_for(oid)) for oid in ids} == dict.fromkeys(ids, 1)
+
+
+def test_four_runs_on_one_journal_one_at_a_time_each_refund_once(sandbox_factory: Any, tmp_path: Path) -> None:
+    """Issue 11: four processes on one journal once moved accepted rows back to failed. Now the first holds
+    the journal; the others are refused naming it (or, started after it ended, find everything done)."""
+    ids = [f"HH-{7000 + i}" for i in range(25)]
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text("".join(json.dumps(TEMPLATE | {"id": oid}) + "\n" for oid in ids))
+    box = sandbox_factory(orders=[orders], latency_ms=30)  # 25 orders one at a time: seconds of holding
+    env = os.environ | {"REFUNDCTL_TOKEN": box.token, "XDG_CONFIG_HOME": str(tmp_path)}
+    env.pop("REFUNDCTL_API", None)
+    argv = [sys.executable, "-m", "refundctl", "submit", str(orders), "--api", box.base_url, "--concurrency", "1"]
+    runs = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    ended = [(proc.wait(timeout=120), proc.communicate()[1]) for proc in runs]
+    refused = [stderr for code, stderr in ended if code == ExitCode.BAD_INPUT]
+    assert {code for code, _ in ended} <= {ExitCode.OK, ExitCode.BAD_INPUT}, ended
+    assert refused, "no run overlapped another: this test proved nothing"
+    pids = {str(proc.pid) for proc in runs}
+    for stderr in refused:
+        said = re.search(r"is in use by another refundctl run \(pid (\d+) on .+, since 20\d\d-", stderr)
+        assert said is not None and said.group(1) in pids, stderr
+    j = Journal.open(tmp_path / "orders.journal.sqlite", create=False)
+    assert {e.state for e in j.entries()} == {"accepted"}
+    j.close()
+    assert {oid: len(box.store.refunds_for(oid)) for oid in ids} == dict.fromkeys(ids, 1)

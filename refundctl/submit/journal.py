@@ -50,6 +50,7 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -382,15 +383,44 @@ def _sqlite_header(path: Path) -> bool:
         return False
 
 
-def _holder_of(path: Path) -> str:
-    """Who holds the journal, as that run recorded itself: pid, host, since."""
+def _alive(pid: int) -> bool:
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)) as db:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    return True
+
+
+HOLDER_WAIT = 2.0  # seconds to wait for a run that just took the lock to say who it is
+
+
+def _recorded_holder(path: Path) -> dict[str, Any] | None:
+    """The holder the journal records, if it is readable and not a run of this host that is gone."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'holder'").fetchone()
         holder = json.loads(row[0])
-        return f"another refundctl run (pid {holder['pid']} on {holder['host']}, since {holder['since']})"
+        gone = holder["host"] == socket.gethostname() and not _alive(holder["pid"])
     except (sqlite3.Error, TypeError, ValueError, KeyError):
-        return "another refundctl run (which did not say who it is yet)"
+        return None
+    return None if gone else dict(holder)
+
+
+def _holder_of(path: Path) -> str:
+    """Who holds the journal, as that run recorded itself: pid, host, since.
+
+    A run records itself just after taking the lock (after making the journal, if new), and
+    forgets itself on close: a refused run waits a moment for the record, so the message names
+    the holder, not a run that ended.
+    """
+    deadline = time.monotonic() + HOLDER_WAIT
+    while (holder := _recorded_holder(path)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if holder is None:
+        return "another refundctl run (which did not say who it is)"
+    return f"another refundctl run (pid {holder['pid']} on {holder['host']}, since {holder['since']})"
 
 
 def _damaged(exc: sqlite3.Error) -> bool:
@@ -534,6 +564,9 @@ class Journal:
         db.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(sqlite3.Error):  # a damaged journal cannot forget its holder: no matter
+                self._db.execute("DELETE FROM meta WHERE key = 'holder'")
         self._db.close()
         self._release(self._lock)
         self._lock = None
