@@ -332,3 +332,20 @@ def test_track_sync_draws_the_shared_meter_on_a_terminal_only(
     assert time.monotonic() - started > 0.3  # long enough for the meter's first line
     drawn = terminal.getvalue()
     assert "\r[" in drawn and "3/3 synced" in drawn and drawn.endswith("\n")
+
+
+def test_each_shard_keeps_its_own_journal_by_default(sandbox: Any, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.json"
+    shutil.copy(ORDERS, orders)
+    for k in (0, 1):
+        argv = ["submit", str(orders), "--api", sandbox.base_url, "--shard", f"{k}/2", "-o", "jsonl"]
+        result = run(tmp_path, *argv, token=sandbox.token)
+        assert result.exit_code == ExitCode.OK, result.output
+        assert f"refundctl: journal: {tmp_path / f'orders.shard-{k}-of-2.journal.sqlite'}\n" in result.stderr
+    journaled = []
+    for k in (0, 1):
+        j = Journal.open(tmp_path / f"orders.shard-{k}-of-2.journal.sqlite", create=False)
+        journaled += [e.order_id for e in j.entries()]
+        j.close()
+    assert sorted(journaled) == sorted(ORDER_IDS)
+    assert {oid: len(amounts) for oid, amounts in on_server(sandbox).items()} == dict.fromkeys(ORDER_IDS, 1)

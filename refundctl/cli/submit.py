@@ -116,7 +116,8 @@ def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
     "--journal",
     "journal_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Journal file (default: beside the first input, as NAME.journal.sqlite).",
+    help="Journal file (default: beside the first input, as NAME.journal.sqlite; with --shard K/N, "
+    "NAME.shard-K-of-N.journal.sqlite, so shards run side by side).",
 )
 @concurrency_option(16, "Requests in flight at most.")
 @click.option("--rate", type=Rate(), help="Requests per second at most (default: no limit).")
@@ -202,7 +203,7 @@ def submit(
     profile = connection.profile()
     policy_dir, _ = resolve_policy_dir(policy_dir, profile)
     limiter = RateLimiter(rate)
-    journal = journal_path or default_journal(orders[0])
+    journal = journal_path or default_journal(orders[0], shard)
     if any(name != "-" and Path(name).resolve() == journal.resolve() for name in orders):
         raise ConfigError(
             f"--journal {journal} is one of the ORDERS files; name the journal apart (e.g. run.journal.sqlite)"

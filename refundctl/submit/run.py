@@ -38,8 +38,11 @@ T = TypeVar("T")
 Ask = Callable[[str], bool]  # asks the user a yes/no question; None where nobody can answer
 
 
-def default_journal(first_input: str) -> Path:
-    return Path("refundctl.journal.sqlite") if first_input == "-" else Path(first_input).with_suffix(".journal.sqlite")
+def default_journal(first_input: str, shard: Shard | None = None) -> Path:
+    """``NAME.journal.sqlite`` beside the first input; a shard's ``NAME.shard-K-of-N.journal.sqlite``, so shards
+    run side by side (one run at a time per journal)."""
+    suffix = ".journal.sqlite" if shard is None else f".shard-{shard.index}-of-{shard.count}.journal.sqlite"
+    return Path("refundctl" + suffix) if first_input == "-" else Path(first_input).with_suffix(suffix)
 
 
 def decide_orders(
