@@ -10,6 +10,7 @@ httpcore, which this transport never calls, so tests use
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from typing import Any
@@ -36,12 +37,28 @@ def build_client(
     )
 
 
-def describe_failure(exc: BaseException) -> str:
-    """Name a transport failure by its real cause.
+def _reason(error: OSError) -> str:
+    """ "connection refused", from the errno where there is one (asyncio's own text names a call)."""
+    text = os.strerror(error.errno) if error.errno else error.strerror or str(error) or "no reason given"
+    return text[:1].lower() + text[1:]
 
-    httpx_aiohttp maps aiohttp errors loosely (a server that closed the
-    connection becomes ``ConnectTimeout``), which would mislead anyone reading why
-    a refund failed; the aiohttp exception it wraps says what happened.
+
+def describe_failure(exc: BaseException) -> str:
+    """Say in words what went wrong on the wire, for the person reading why a refund failed.
+
+    httpx_aiohttp maps aiohttp errors loosely (a server that closed the connection
+    becomes ``ConnectTimeout``), and aiohttp's own messages name its internals
+    (``ssl:default`` on plain http), so the aiohttp exception underneath is read instead.
     """
     cause = exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientError) else exc
+    if isinstance(cause, aiohttp.ClientSSLError):
+        return f"TLS with {cause.host}:{cause.port} failed: {_reason(cause.os_error)}"
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return f"cannot connect to {cause.host}:{cause.port}: {_reason(cause.os_error)}"
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection without answering"
+    if isinstance(cause, aiohttp.ClientPayloadError):
+        return "the answer was cut off before its end"
+    if isinstance(cause, TimeoutError | httpx.TimeoutException):
+        return "no answer within the timeout (--timeout)"
     return f"{type(cause).__name__}: {cause}"
