@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from refundctl.engine.decision import Decision
 from refundctl.engine.fare_rules import Basis, RuleError, decide_by_rule
 from refundctl.engine.ledger import Ledger, manual_review
-from refundctl.engine.overrides import Trace, apply_overrides
+from refundctl.engine.apply_overrides import Trace, apply_overrides
 from refundctl.money import ZERO
 from refundctl.orders.model import FlightOrder, HotelOrder, Order
 from refundctl.policy.model import PolicySet
