@@ -24,7 +24,7 @@ class OrderRules(Protocol):
     def order_policy(self, order_id: str) -> tuple[Policy | None, str]: ...
 
 
-def explain(decision: Decision, policy_file: str | None, note: str) -> Decision:
+def _noted(decision: Decision, policy_file: str | None, note: str) -> Decision:
     """Add ``note`` (where the supplier's rule came from) to every hit of that rule, and to the reason."""
     hits = tuple(
         replace(hit, note=f"{hit.note}; {note}" if hit.note else note) if hit.policy == policy_file else hit
@@ -44,4 +44,4 @@ def decide_with_supplier_rules(
         return decide(order, policies, as_of), policies.digest
     policy, note = supplier.order_policy(order.id)
     used = policies if policy is None else policies.with_fallback(policy)
-    return explain(decide(order, used, as_of), None if policy is None else policy.file, note), used.digest
+    return _noted(decide(order, used, as_of), None if policy is None else policy.file, note), used.digest
