@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from zoneinfo import ZoneInfo
 
+from refundctl.engine.apply_overrides import Trace, apply_overrides
 from refundctl.engine.decision import Decision
 from refundctl.engine.fare_rules import Basis, RuleError, decide_by_rule
 from refundctl.engine.ledger import Ledger, manual_review
-from refundctl.engine.apply_overrides import Trace, apply_overrides
+from refundctl.engine.windows import hotel_anchor
 from refundctl.money import ZERO
 from refundctl.orders.model import FlightOrder, HotelOrder, Order
 from refundctl.policy.model import PolicySet
@@ -107,7 +107,6 @@ def _decide_hotel(order: HotelOrder, policies: PolicySet, as_of: datetime) -> De
     rule = policy.rule_for(order.stay.rate_plan)
     if rule is None:
         return _review(order, f"{policy.file} has no rule for rate plan {order.stay.rate_plan}", policy.file)
-    zone = ZoneInfo(policy.timezone or order.stay.timezone)
     basis = Basis(
         order_id=order.id,
         kind="hotel",
@@ -120,7 +119,7 @@ def _decide_hotel(order: HotelOrder, policies: PolicySet, as_of: datetime) -> De
         taxes=order.taxes,
         fees=order.fees,
         ancillaries=(),
-        anchor=datetime.combine(order.stay.check_in, policy.check_in_time or time(14), tzinfo=zone),
+        anchor=hotel_anchor(order, policy),
     )
     try:
         return decide_by_rule(policy, rule, basis, as_of)

@@ -6,7 +6,7 @@ turns the same data into plain text for people.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from refundctl.engine.core import trace
 from refundctl.engine.geo import airport
 from refundctl.engine.journeys import journeys
 from refundctl.engine.verdicts import Assessment
-from refundctl.engine.windows import schedule, window_at
+from refundctl.engine.windows import hotel_anchor, schedule, window_at
 from refundctl.money import ZERO, fmt, quantize, quantum
 from refundctl.orders.model import FlightOrder, Order
 from refundctl.policy.model import Policy, PolicySet, Rule
@@ -99,12 +99,11 @@ def _zone_of(order: Order, policy: Policy | None) -> ZoneInfo | None:
     return ZoneInfo(policy.timezone if policy and policy.timezone else order.stay.timezone)
 
 
-def _anchor(order: Order, policy: Policy, zone: ZoneInfo | None) -> datetime | None:
+def _anchor(order: Order, policy: Policy) -> datetime | None:
     if isinstance(order, FlightOrder):
         unflown = [s.departs_at for s in order.segments if s.status != "flown"]
         return min(unflown) if unflown else None
-    assert zone is not None
-    return datetime.combine(order.stay.check_in, policy.check_in_time or time(14), tzinfo=zone)
+    return hotel_anchor(order, policy)
 
 
 def _when(instant: datetime | None, zone: ZoneInfo | None) -> dict[str, str] | None:
@@ -131,7 +130,7 @@ def _fare_rules(order: Order, policies: PolicySet, as_of: datetime, fare: dict[s
     if policy is None or rule is None:
         return out
     zone = _zone_of(order, policy)
-    anchor = _anchor(order, policy, zone)
+    anchor = _anchor(order, policy)
     out["anchor"] = _when(anchor, zone)
     if anchor is None or not rule.refundable:
         return out

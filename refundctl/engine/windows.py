@@ -7,11 +7,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from refundctl.money import ZERO, quantize
-from refundctl.policy.model import Deadline, Penalty, Rule, Window
+from refundctl.orders.model import HotelOrder
+from refundctl.policy.model import Deadline, Penalty, Policy, Rule, Window
+from refundctl.zones import iana_zone
 
 
 class Unpriceable(Exception):
     """The penalty cannot be computed for this order (e.g. a flat fee in another currency)."""
+
+
+def hotel_anchor(order: HotelOrder, policy: Policy) -> datetime:
+    """Check-in at the policy's check-in time, in the hotel's zone (else the stay's): what a
+    hotel's deadlines count back from. The decision and ``explain`` both use this one."""
+    zone = iana_zone(policy.timezone or order.stay.timezone)
+    return datetime.combine(order.stay.check_in, policy.check_in_time, tzinfo=zone)
 
 
 def deadline_instant(deadline: Deadline, anchor: datetime) -> datetime:
