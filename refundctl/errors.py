@@ -30,7 +30,7 @@ which refunds failed), where ``smoke``, trying one order, exits 6 for any suppli
 ``track --sync`` exits 3 when some legs could not be asked. Journal problems (another API,
 in use, damaged, planned with other amounts) are 2 like every other input.
 
-Exceptions private to one module (``orders.parse.Invalid``, ``engine.windows.Unpriceable``,
+Exceptions private to one module (``engine.windows.Unpriceable``,
 ``engine.fare_rules.RuleError``, ``client._retry.RetryableStatus``, ``submit.pipeline._Mismatch``,
 the sandbox's ``ApiProblem``) never leave it: they become problems, manual reviews, journal rows
 or HTTP answers.

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from refundctl import validate
 from refundctl.errors import shown
-from refundctl.money import minor_unit, parse_amount
 from refundctl.orders.model import (
     DISRUPTION_CAUSES,
     HOTEL_STATUSES,
@@ -30,7 +29,7 @@ from refundctl.orders.model import (
     Segment,
     Stay,
 )
-from refundctl.zones import iana_zone
+from refundctl.validate import Fields, Issue, boolean, count, day, instant, positive, text
 
 T = TypeVar("T")
 PAYMENT_REFERENCE = re.compile(r"(pi|ch)_[A-Za-z0-9_]{1,250}")
@@ -52,98 +51,11 @@ SEGMENT = {
 STAY = {"check_in", "nights", "rooms", "timezone", "rate_plan", "nightly"}
 
 
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,60}")
-
-
-class Invalid(Exception):
-    """A problem at one field path; collected, not raised past ``parse_order``."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-
-
-class Fields:
-    """Reads fields of one JSON object, recording problems instead of stopping at the first."""
-
-    def __init__(self, data: object, path: str, allowed: set[str], problems: list[Invalid]) -> None:
-        self.path = path
-        self.problems = problems
-        if not isinstance(data, dict):
-            problems.append(Invalid(path or "<record>", f"expected an object, got {type(data).__name__}"))
-            data = {}
-        self.data: dict[str, Any] = data
-        if not allowed.issuperset(data):
-            for key in sorted(set(data) - allowed):
-                # The user's key is shown quoted when it is not a plain name (a newline would break the message).
-                problems.append(Invalid(self.at(key if _PLAIN_KEY.fullmatch(key) else shown(key)), "unknown field"))
-
-    def at(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key: str, convert: Callable[[Any], T], default: T | None = None, *, required: bool = True) -> T:
-        """The converted value; on a problem, records it and returns ``default`` (type-unsafe only then)."""
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.problems.append(Invalid(self.at(key), "required field is missing"))
-            return default  # type: ignore[return-value]
-        try:
-            return convert(value)
-        except (ValueError, TypeError) as exc:
-            self.problems.append(Invalid(self.at(key), str(exc)))
-            return default  # type: ignore[return-value]
-
-    def items(self, key: str, convert: Callable[[Any, str], T], *, required: bool = False) -> tuple[T, ...]:
-        """A list field, each element converted with its own path."""
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.problems.append(Invalid(self.at(key), "required field is missing"))
-            return ()
-        if not isinstance(value, list):
-            self.problems.append(Invalid(self.at(key), f"expected a list, got {type(value).__name__}"))
-            return ()
-        out = []
-        path = self.at(key)
-        for i, item in enumerate(value):
-            before = len(self.problems)
-            converted = convert(item, f"{path}[{i}]")
-            if len(self.problems) == before:
-                out.append(converted)
-        return tuple(out)
-
-
-def text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {shown(value)}")
-    return value
-
-
 def payment_reference(value: Any) -> str:
     """The payment the platform refunds its share against: a PaymentIntent ``pi_...`` or a Charge ``ch_...``."""
     if not isinstance(value, str) or not PAYMENT_REFERENCE.fullmatch(value):
         raise ValueError(f"expected a payment id such as pi_3MtwBw or ch_3MmlLr (letters, digits, _), got {value!r}")
     return value
-
-
-def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {shown(value)}")
-    return value
-
-
-def count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a non-negative whole number, got {shown(value)}")
-    return value
-
-
-def positive(value: Any) -> int:
-    if count(value) == 0:
-        raise ValueError("expected at least 1")
-    return int(value)
 
 
 # Rooms and nights multiply the nightly prices: bounded so that a stay's total stays
@@ -157,38 +69,6 @@ def stay_count(value: Any) -> int:
     return int(value)
 
 
-def instant(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO 8601 time with an offset, got {shown(value)}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"expected an ISO 8601 time such as 2026-12-01T08:00:00+08:00, got {shown(value)}") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"time {shown(value)} has no UTC offset (expected e.g. {value}+08:00 or {value}Z)")
-    _plausible_year(parsed.year, value)
-    return parsed
-
-
-YEARS = range(1900, 3000)  # far outside, deadline arithmetic would overflow; never a real booking
-
-
-def _plausible_year(year: int, value: str) -> None:
-    if year not in YEARS:
-        raise ValueError(f"expected a year from {YEARS.start} to {YEARS.stop - 1}, got {shown(value)}")
-
-
-def day(value: Any) -> date:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a date YYYY-MM-DD, got {shown(value)}")
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"expected a date YYYY-MM-DD, got {shown(value)}") from None
-    _plausible_year(parsed.year, value)
-    return parsed
-
-
 def airport_code(value: Any) -> str:
     """An IATA airport code as written: three capital letters (whether airportsdata knows it is the engine's say)."""
     code = text(value)
@@ -197,40 +77,33 @@ def airport_code(value: Any) -> str:
     return code
 
 
-def cause(value: Any) -> str:
-    if value not in DISRUPTION_CAUSES:
-        raise ValueError(f"expected one of {', '.join(DISRUPTION_CAUSES)}, got {shown(value)}")
-    return str(value)
+cause = validate.choice(DISRUPTION_CAUSES)
 
 
 def zone(value: Any) -> str:
-    name = text(value)
-    iana_zone(name)
-    return name
+    return validate.zone(text(value))
 
 
 def currency_code(value: Any) -> str:
-    code = text(value)
-    minor_unit(code)  # raises ValueError naming the problem
-    return code
+    return validate.currency(text(value))
 
 
-def tags(value: Any, path: str, problems: list[Invalid]) -> str:
+def tags(value: Any, path: str, problems: list[Issue]) -> str:
     if not isinstance(value, str) or not value:
-        problems.append(Invalid(path, f"expected a non-empty string, got {shown(value)}"))
+        problems.append(Issue(path, f"expected a non-empty string, got {shown(value)}"))
         return ""
     return value
 
 
-def parse_order(data: object) -> tuple[Order | None, list[Invalid]]:
+def parse_order(data: object) -> tuple[Order | None, list[Issue]]:
     """The typed order, or None and every problem found in the record."""
-    problems: list[Invalid] = []
+    problems: list[Issue] = []
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in ("flight", "hotel"):
         if isinstance(data, dict):
-            problems.append(Invalid("kind", f"expected 'flight' or 'hotel', got {shown(kind)}"))
+            problems.append(Issue("kind", f"expected 'flight' or 'hotel', got {shown(kind)}"))
         else:
-            problems.append(Invalid("<record>", f"expected an order object, got {_json_type(data)}"))
+            problems.append(Issue("<record>", f"expected an order object, got {_json_type(data)}"))
         return None, problems
     f = Fields(data, "", FLIGHT if kind == "flight" else HOTEL, problems)
     before = len(problems)
@@ -276,10 +149,11 @@ def _json_type(value: object) -> str:
 
 
 def _amount_parser(currency: str | None) -> Callable[[Any], Decimal]:
-    def amount(value: Any) -> Decimal:
-        return Decimal(0) if currency is None else parse_amount(value, currency)
+    return _unchecked if currency is None else validate.amount_in(currency)
 
-    return amount
+
+def _unchecked(value: Any) -> Decimal:
+    return Decimal(0)
 
 
 def _flight(
@@ -287,11 +161,11 @@ def _flight(
     common: Common,
     charge: Callable[[Any, str], Charge],
     amount: Callable[[Any], Decimal],
-    problems: list[Invalid],
+    problems: list[Issue],
 ) -> FlightOrder:
     fare_fields = Fields(f.data.get("fare", {}), "fare", FARE, problems)
     if "fare" not in f.data:
-        problems.append(Invalid("fare", "required field is missing"))
+        problems.append(Issue("fare", "required field is missing"))
     fare = Fare(
         fare_class=fare_fields.get("class", text, ""),
         base=fare_fields.get("base", amount, Decimal(0)),
@@ -308,7 +182,7 @@ def _flight(
         status = s.get("status", text, "scheduled")
         if status not in SEGMENT_STATUSES:
             problems.append(
-                Invalid(s.at("status"), f"expected one of {', '.join(SEGMENT_STATUSES)}, got {shown(status)}")
+                Issue(s.at("status"), f"expected one of {', '.join(SEGMENT_STATUSES)}, got {shown(status)}")
             )
         changed = status == "changed"
         seg = Segment(
@@ -331,24 +205,24 @@ def _flight(
             actual_arrives_at=s.get("actual_arrives_at", instant, required=False),
         )
         if seg.departs_at and seg.arrives_at and seg.arrives_at < seg.departs_at:
-            problems.append(Invalid(s.at("arrives_at"), "expected arrival at or after departure"))
+            problems.append(Issue(s.at("arrives_at"), "expected arrival at or after departure"))
         for key in ("actual_departs_at", "actual_arrives_at"):
             if key in s.data and status != "flown":
-                problems.append(Invalid(s.at(key), f"only a flown segment has {key}, this one is {status!r}"))
+                problems.append(Issue(s.at(key), f"only a flown segment has {key}, this one is {status!r}"))
         if seg.actual_departs_at and seg.actual_arrives_at and seg.actual_arrives_at < seg.actual_departs_at:
-            problems.append(Invalid(s.at("actual_arrives_at"), "expected arrival at or after departure"))
+            problems.append(Issue(s.at("actual_arrives_at"), "expected arrival at or after departure"))
         return seg
 
     def rerouting(value: Any) -> Rerouting:
         r = Fields(value, "rerouting", {"departs_at", "arrives_at"}, problems)
         offered = Rerouting(r.get("departs_at", instant), r.get("arrives_at", instant))
         if offered.departs_at and offered.arrives_at and offered.arrives_at < offered.departs_at:
-            problems.append(Invalid(r.at("arrives_at"), "expected arrival at or after departure"))
+            problems.append(Issue(r.at("arrives_at"), "expected arrival at or after departure"))
         return offered
 
     segments = f.items("segments", segment, required=True)
     if not segments and "segments" in f.data and not problems:
-        problems.append(Invalid("segments", "expected at least one segment"))
+        problems.append(Issue("segments", "expected at least one segment"))
     order = FlightOrder(
         common=common,
         fare=fare,
@@ -363,7 +237,7 @@ def _flight(
     )
     if order.refund_requested_at and common.booked_at and order.refund_requested_at < common.booked_at:
         # Deadlines run from the request: one before the booking is a typo, never a deadline.
-        problems.append(Invalid("refund_requested_at", "expected a time at or after booked_at"))
+        problems.append(Issue("refund_requested_at", "expected a time at or after booked_at"))
     return order
 
 
@@ -372,15 +246,15 @@ def _hotel(
     common: Common,
     charge: Callable[[Any, str], Charge],
     amount: Callable[[Any], Decimal],
-    problems: list[Invalid],
+    problems: list[Issue],
 ) -> HotelOrder:
     if "stay" not in f.data:
-        problems.append(Invalid("stay", "required field is missing"))
+        problems.append(Issue("stay", "required field is missing"))
     s = Fields(f.data.get("stay", {}), "stay", STAY, problems)
     nights = s.get("nights", stay_count, 0)  # 0: missing or invalid, and already reported
     nightly = s.items("nightly", lambda v, p: _nightly(v, p, amount, problems), required=True)
     if nightly and nights and len(nightly) != nights:
-        problems.append(Invalid(s.at("nightly"), f"expected one price per night ({nights}), got {len(nightly)}"))
+        problems.append(Issue(s.at("nightly"), f"expected one price per night ({nights}), got {len(nightly)}"))
     stay = Stay(
         check_in=s.get("check_in", day),
         nights=nights,
@@ -391,7 +265,7 @@ def _hotel(
     )
     status = f.get("status", text, "confirmed")
     if status not in HOTEL_STATUSES:
-        problems.append(Invalid("status", f"expected one of {', '.join(HOTEL_STATUSES)}, got {shown(status)}"))
+        problems.append(Issue("status", f"expected one of {', '.join(HOTEL_STATUSES)}, got {shown(status)}"))
     return HotelOrder(
         common=common,
         stay=stay,
@@ -402,9 +276,9 @@ def _hotel(
     )
 
 
-def _nightly(value: Any, path: str, amount: Callable[[Any], Decimal], problems: list[Invalid]) -> Decimal:
+def _nightly(value: Any, path: str, amount: Callable[[Any], Decimal], problems: list[Issue]) -> Decimal:
     try:
         return amount(value)
     except ValueError as exc:
-        problems.append(Invalid(path, str(exc)))
+        problems.append(Issue(path, str(exc)))
         return Decimal(0)
