@@ -46,6 +46,7 @@ __all__ = [
     "positive",
     "read",
     "text",
+    "within",
     "zone",
 ]
 
@@ -129,10 +130,13 @@ class Fields:
         self.path = path
         self.problems = problems
         self.words = words
-        if not isinstance(data, dict):
+        self.data: dict[str, Any]
+        if isinstance(data, dict):
+            self.data = data
+        else:  # its keys are not looked at: the one problem is what it is
+            self.data = {}
             problems.append(Issue(path or "<record>", f"expected {_a(words.container)}, got {type(data).__name__}"))
-            data = {}
-        self.data: dict[str, Any] = data
+            return
         if allowed is not None and not allowed.issuperset(data):
             listed = f" (expected one of: {', '.join(sorted(allowed))})" if words.list_allowed else ""
             for key in sorted(set(data) - allowed):
@@ -225,14 +229,26 @@ def of_type(kind: type[T]) -> Callable[[Any], T]:
     return typed
 
 
-def choice(allowed: Iterable[str]) -> Callable[[Any], str]:
+def within(low: int, high: int, unit: str) -> Callable[[Any], int]:
+    """A whole number from ``low`` to ``high``; the bounds and ``unit`` are in the message."""
+    whole = of_type(int)
+
+    def number(value: Any) -> int:
+        if not low <= whole(value) <= high:
+            raise ValueError(f"expected {low} to {high} {unit}, got {value}")
+        return int(value)
+
+    return number
+
+
+def choice(allowed: Iterable[str], show: Callable[[Any], str] = shown) -> Callable[[Any], str]:
     """One of a fixed set of words, listed in the message in the order given."""
     words = tuple(allowed)
     listed = ", ".join(words)
 
     def chosen(value: Any) -> str:
         if value not in words:
-            raise ValueError(f"expected one of {listed}, got {shown(value)}")
+            raise ValueError(f"expected one of {listed}, got {show(value)}")
         return str(value)
 
     return chosen

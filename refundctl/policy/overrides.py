@@ -14,6 +14,7 @@ from typing import Any, get_args
 
 import holidays
 
+from refundctl import validate
 from refundctl.money import ZERO
 from refundctl.policy.model import (
     Arrival,
@@ -36,8 +37,8 @@ from refundctl.policy.model import (
     WaiverConditions,
     WaiverEffect,
 )
-from refundctl.policy.schema import Checker, Issue, carrier_size
-from refundctl.zones import iana_zone
+from refundctl.policy.schema import Checker, carrier_size
+from refundctl.validate import Issue, choice, within
 
 HEAD = {"id", "kind", "name", "source"}
 CONDITIONS = {
@@ -64,16 +65,16 @@ def build_waiver(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
         channels=_codes(c, raw, "channels"),
     )
     if conditions.booked_after and conditions.booked_before and conditions.booked_after >= conditions.booked_before:
-        c.issues.append(("conditions.booked_before", "expected a later instant than booked_after"))
+        c.problem("conditions.booked_before", "expected a later instant than booked_after")
     if conditions.travel_from and conditions.travel_until and conditions.travel_from > conditions.travel_until:
-        c.issues.append(("conditions.travel_until", "expected a date on or after travel_from"))
+        c.problem("conditions.travel_until", "expected a date on or after travel_from")
     e = c.table(data.get("effect", {}), "effect", EFFECT, {"type", "funded_by"})
     effect = _choice(c, e.get("type"), "effect.type", get_args(WaiverEffect), "full-refund")
     funded_by = _choice(c, e.get("funded_by"), "effect.funded_by", get_args(Funder), "platform")
     if ("up_to" in e) != ("currency" in e):
-        c.issues.append(("effect.up_to", "give up_to and currency together"))
+        c.problem("effect.up_to", "give up_to and currency together")
     if "up_to" in e and e.get("type") == "full-refund":
-        c.issues.append(("effect.up_to", "a full refund has no limit; up_to applies to waive-* effects"))
+        c.problem("effect.up_to", "a full refund has no limit; up_to applies to waive-* effects")
     currency = c.currency(e["currency"], "effect.currency", "") if "currency" in e else None
     waiver = Waiver(
         id=c.head_text(head, "id"),
@@ -123,9 +124,9 @@ def build_regulation(data: dict[str, Any], file: str, lines: dict[str, int]) -> 
     required, optional = NEEDS[implements]
     for table in sorted(REGULATION_TABLES - {"policy", "scope", "due"}):
         if table in required and table not in data:
-            c.issues.append((table, f"required for {implements}"))
+            c.problem(table, f"required for {implements}")
         elif table in data and table not in required | optional:
-            c.issues.append((table, f"{implements} does not use [{table}]"))
+            c.problem(table, f"{implements} does not use [{table}]")
     carrier_based = implements in CARRIER_BASED
     scope = c.table(data.get("scope", {}), "scope", SCOPE, {"carriers", "licences"} if carrier_based else {"countries"})
     countries = _codes(c, scope, "countries", path="scope")
@@ -173,7 +174,7 @@ def _attributes(c: Checker, raw: Any, path: str,
     names = c.codes(raw, path)
     for name in sorted(names - set(licences)):
         known = ", ".join(sorted(licences)) or "none"
-        c.issues.append((path, f"{name!r} has no [scope.licences] entry (listed: {known})"))
+        c.problem(path, f"{name!r} has no [scope.licences] entry (listed: {known})")
     return tuple(sorted(n for n in licences if n in names))
 
 
@@ -190,12 +191,8 @@ def _arrivals(c: Checker, raw: Any, countries: frozenset[str],
 
 
 def _number(c: Checker, value: Any, path: str, low: int, high: int, unit: str) -> int:
-    """A whole number from ``low`` to ``high``; the bound is in the message."""
-    number = c.typed(value, int, path, low)
-    if not low <= number <= high:
-        c.issues.append((path, f"expected {low} to {high} {unit}, got {number}"))
-        return low
-    return number
+    """A whole number from ``low`` to ``high`` (``low`` when absent or wrong); the bounds are in the message."""
+    return low if value is None else c.read(value, path, within(low, high, unit), low)
 
 
 def _disruption(c: Checker, raw: Any) -> Disruption:
@@ -240,21 +237,18 @@ def _due(c: Checker, raw: dict[str, Any], path: str) -> Due:
     days = _number(c, raw.get("days"), f"{path}.days", 0, MAX_DUE_DAYS, "days")
     country = c.typed(raw.get("holidays"), str, f"{path}.holidays", "") or None
     if country is not None and country not in holidays.list_supported_countries():
-        c.issues.append((f"{path}.holidays", f"no public holiday calendar for country {country!r}"))
+        c.problem(f"{path}.holidays", f"no public holiday calendar for country {country!r}")
     business = c.typed(raw.get("business_days"), bool, f"{path}.business_days", False)
     if country is not None and not business:
-        c.issues.append((f"{path}.holidays", "holidays only matter with business_days = true"))
-    zone = c.typed(raw.get("timezone"), str, f"{path}.timezone", "UTC")
-    try:
-        iana_zone(zone)
-    except ValueError as exc:
-        c.issues.append((f"{path}.timezone", str(exc)))
-        zone = "UTC"
+        c.problem(f"{path}.holidays", "holidays only matter with business_days = true")
+    zone = c.read(
+        c.typed(raw.get("timezone"), str, f"{path}.timezone", "UTC"), f"{path}.timezone", validate.zone, "UTC"
+    )
     published = None
     if "published_through" in raw:
         published = _number(c, raw["published_through"], f"{path}.published_through", *YEARS, "(a year)")
         if country is None:
-            c.issues.append((f"{path}.published_through", "only matters with a holidays calendar"))
+            c.problem(f"{path}.published_through", "only matters with a holidays calendar")
     return Due(days, business, country, timezone=zone, published_through=published)
 
 
@@ -276,7 +270,7 @@ def _delay_compensation(c: Checker, raw: Any) -> DelayCompensation:
         large, small = amounts(item, path)
         hours = _hours(c, item.get("from_hours") if isinstance(item, dict) else None, f"{path}.from_hours") or 1
         if bands and hours <= bands[-1].from_hours:
-            c.issues.append((f"{path}.from_hours", f"bands must go up in hours (previous: {bands[-1].from_hours})"))
+            c.problem(f"{path}.from_hours", f"bands must go up in hours (previous: {bands[-1].from_hours})")
         bands.append(DelayBand(hours, large, small))
     notice = _number(c, comp.get("notice_days"), "compensation.notice_days", 0, MAX_NOTICE_DAYS, "days")
     return DelayCompensation(currency, notice, tuple(bands), *refunded)
@@ -294,9 +288,9 @@ def _compensation(c: Checker, raw: Any) -> CompensationRule:
         bands.append(Band(up_to, amount, _hours(c, b.get("reduce_within_hours"), f"{path}.reduce_within_hours")))
         previous = bands[-2].up_to_km if len(bands) > 1 else 0
         if previous is None or (up_to is not None and up_to <= previous):
-            c.issues.append((f"{path}.up_to_km", "bands must go up in distance; only the last may leave it out"))
+            c.problem(f"{path}.up_to_km", "bands must go up in distance; only the last may leave it out")
     if bands and bands[-1].up_to_km is not None:
-        c.issues.append((f"compensation.bands[{len(bands) - 1}].up_to_km", "the last band must leave out up_to_km"))
+        c.problem(f"compensation.bands[{len(bands) - 1}].up_to_km", "the last band must leave out up_to_km")
     intra = c.table(comp.get("intra", {}), "compensation.intra", {"over_km", "amount", "reduce_within_hours"})
     notice = _number(c, comp.get("notice_days"), "compensation.notice_days", 0, MAX_NOTICE_DAYS, "days")
     reduction = c.percent(comp["reduction_percent"], "compensation.reduction_percent") \
@@ -323,8 +317,8 @@ def _rerouting(c: Checker, raw: Any, notice_days: int) -> tuple[ReroutingExempti
         r = c.table(item, path, keys, keys)
         days = c.typed(r.get("notice_days"), int, f"{path}.notice_days", 0)
         if not 0 <= days < max(notice_days, 1):
-            c.issues.append((f"{path}.notice_days", f"expected 0 to {notice_days - 1} (less than compensation."
-                                                    "notice_days)"))  # fmt: skip
+            c.problem(f"{path}.notice_days", f"expected 0 to {notice_days - 1} (less than compensation."
+                                             "notice_days)")  # fmt: skip
         out.append(ReroutingExemption(
             days,
             _hours(c, r.get("departs_within_hours"), f"{path}.departs_within_hours") or 1,
@@ -348,12 +342,12 @@ def build_carriers(data: dict[str, Any], file: str, lines: dict[str, int]) -> tu
         code = c.typed(entry.get("code"), str, f"{path}.code", "")
         country = c.typed(entry.get("country"), str, f"{path}.country", "")
         if code and (len(code) != 2 or not code.isascii() or not code.isalnum() or not code.isupper()):
-            c.issues.append((f"{path}.code", f"expected a 2-character IATA airline designator, got {code!r}"))
+            c.problem(f"{path}.code", f"expected a 2-character IATA airline designator, got {code!r}")
         if country and (len(country) != 2 or not country.isascii() or not country.isalpha() or not country.isupper()):
-            c.issues.append((f"{path}.country", f"expected an ISO 3166-1 alpha-2 country code, got {country!r}"))
+            c.problem(f"{path}.country", f"expected an ISO 3166-1 alpha-2 country code, got {country!r}")
         line = c.line(path)
         if code in first:
-            c.issues.append((f"{path}.code", f"carrier {code!r} is already listed at line {first[code]}"))
+            c.problem(f"{path}.code", f"carrier {code!r} is already listed at line {first[code]}")
         first.setdefault(code, line)
         size = carrier_size(c, entry.get("appr_carrier_size"), f"{path}.appr_carrier_size")
         carriers.append(Carrier(code, c.typed(entry.get("name"), str, f"{path}.name", ""), country, file, line, size))
@@ -368,15 +362,13 @@ def _codes(
         return frozenset()
     codes = c.codes(table[key], f"{path}.{key}")
     for code in sorted(codes - set(allowed) if allowed else ()):
-        c.issues.append((f"{path}.{key}", f"expected any of {', '.join(allowed)}, got {code!r}"))
+        c.problem(f"{path}.{key}", f"expected any of {', '.join(allowed)}, got {code!r}")
     return codes
 
 
 def _choice(c: Checker, value: Any, path: str, allowed: tuple[str, ...], default: str) -> str:
-    if value not in allowed:
-        c.issues.append((path, f"expected one of {', '.join(allowed)}, got {value!r}"))
-        return default
-    return str(value)
+    # An absent key reads None here (TOML has no null): shown as Python writes it, as policies always have.
+    return c.read(value, path, choice(allowed, show=repr), default)
 
 
 def _hours(c: Checker, value: Any, path: str) -> int | None:
@@ -384,21 +376,25 @@ def _hours(c: Checker, value: Any, path: str) -> int | None:
 
 
 def _instant(c: Checker, value: Any, path: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        c.issues.append((path, f"expected a TOML date-time with an offset, e.g. 2020-01-24T00:00:00+08:00 "
-                               f"(unquoted), got {value!r}"))  # fmt: skip
-        return None
-    return value
+    return None if value is None else c.read(value, path, toml_instant, None)
 
 
 def _date(c: Checker, value: Any, path: str) -> date | None:
-    if value is None:
-        return None
+    return None if value is None else c.read(value, path, toml_date, None)
+
+
+def toml_instant(value: Any) -> datetime:
+    """A TOML offset date-time (unquoted: tomllib has already made it a datetime)."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"expected a TOML date-time with an offset, e.g. 2020-01-24T00:00:00+08:00 "
+                         f"(unquoted), got {value!r}")  # fmt: skip
+    return value
+
+
+def toml_date(value: Any) -> date:
+    """A TOML local date (unquoted)."""
     if isinstance(value, datetime) or not isinstance(value, date):
-        c.issues.append((path, f"expected a TOML date such as 2020-03-31 (unquoted), got {value!r}"))
-        return None
+        raise ValueError(f"expected a TOML date such as 2020-03-31 (unquoted), got {value!r}")
     return value
 
 

@@ -7,19 +7,19 @@ Problems are collected (never the first only) with their TOML path, so that
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Literal, TypeVar, get_args
 
+from refundctl import validate
 from refundctl.errors import shown
-from refundctl.money import minor_unit, parse_amount
 from refundctl.policy.locate import locate
 from refundctl.policy.model import CarrierAttribute, CarrierSize, Deadline, Penalty, Policy, Refundability, Rule, Window
-from refundctl.zones import iana_zone
+from refundctl.validate import TOML, Fields, Issue, Keys, amount_in, of_type
 
 T = TypeVar("T")
-Issue = tuple[str, str]  # (path, message)
 RULE_TABLE = {"airline": "fares", "hotel": "rates"}
 RULE_CODES = {"airline": "classes", "hotel": "plans"}
 SUPPLIERS = {"airline": "carriers", "hotel": "hotels"}
@@ -32,7 +32,11 @@ CARRIER_FLAGS: tuple[CarrierAttribute, ...] = get_args(CarrierAttribute)
 
 
 class Checker:
-    """Reads typed values out of TOML tables, recording problems by path."""
+    """The shared reader (``refundctl.validate``) in TOML's words, plus where each path's line is.
+
+    Values are passed in with their path (TOML tables are read whole by ``tomllib``); every
+    problem is recorded as an :class:`Issue`, and ``policy.locate`` turns its path into a line.
+    """
 
     def __init__(self, lines: dict[str, int]) -> None:
         self.issues: list[Issue] = []
@@ -41,33 +45,25 @@ class Checker:
     def line(self, path: str) -> int:
         return locate(self.lines, path) or 0
 
-    def table(self, value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-        if not isinstance(value, dict):
-            self.issues.append((path, f"expected a table, got {type(value).__name__}"))
-            return {}
-        for key in sorted(set(value) - allowed):
-            self.issues.append(
-                (f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-            )
-        for key in sorted(required - set(value)):
-            self.issues.append((f"{path}.{key}" if path else key, "required key is missing"))
-        return value
+    def problem(self, path: str, message: str) -> None:
+        self.issues.append(Issue(path, message))
+
+    def read(self, value: Any, path: str, convert: Callable[[Any], T], default: T) -> T:
+        return validate.read(value, path, convert, default, self.issues)
+
+    def table(self, value: Any, path: str, allowed: Keys, required: Keys = frozenset()) -> dict[str, Any]:
+        return Fields(value, path, allowed, self.issues, required=required, words=TOML).data
 
     def array(self, value: Any, path: str, *, required: bool = False) -> list[tuple[str, Any]]:
         """An array of tables ``[[path]]``: each item with its own path (``path[i]``); [] after a problem."""
         if not isinstance(value, list) or (required and not value):
             wanted = f"at least one [[{path}]] table" if required else f"[[{path}]] tables"
-            self.issues.append((path, f"expected {wanted}"))
+            self.problem(path, f"expected {wanted}")
             return []
         return [(f"{path}[{i}]", item) for i, item in enumerate(value)]
 
     def typed(self, value: Any, kind: type[T], path: str, default: T) -> T:
-        if value is None:
-            return default
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.issues.append((path, f"expected {kind.__name__}, got {shown(value)}"))
-            return default
-        return value
+        return default if value is None else self.read(value, path, of_type(kind), default)
 
     def head_text(self, head: dict[str, Any], key: str) -> str:
         """A string in the ``[policy]`` table (id, name, source); "" when absent or mistyped."""
@@ -75,51 +71,42 @@ class Checker:
 
     def currency(self, value: Any, path: str, default: str) -> str | None:
         """An ISO 4217 code that can be paid (``default`` when absent); None after recording a problem."""
-        code = self.typed(value, str, path, default)
-        try:
-            minor_unit(code)
-        except ValueError as exc:
-            self.issues.append((path, str(exc)))
-            return None
-        return code
+        return self.read(self.typed(value, str, path, default), path, validate.currency, None)
 
     def codes(self, value: Any, path: str) -> frozenset[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.issues.append((path, f"expected a list of codes, got {shown(value)}"))
-            return frozenset()
-        return frozenset(value)
+        return self.read(value, path, validate.codes, frozenset())
 
     def amount(self, value: Any, currency: str, path: str) -> Decimal | None:
-        if value is None:
-            return None
-        try:
-            return parse_amount(value, currency)
-        except ValueError as exc:
-            self.issues.append((path, str(exc)))
-            return None
+        return None if value is None else self.read(value, path, amount_in(currency), None)
 
     def percent(self, value: Any, path: str) -> Decimal | None:
-        try:
-            result = Decimal(value) if isinstance(value, str) else None
-        except InvalidOperation:
-            result = None
-        if result is None or not result.is_finite() or not 0 <= result <= 100:
-            self.issues.append((path, f'expected a percentage from "0" to "100" as a string, got {shown(value)}'))
-            return None
-        return result
+        return self.read(value, path, percent, None)
 
     def clock(self, value: Any, path: str) -> time | None:
-        """A local wall-clock time: an offset would be silently meaningless (times are the policy zone's)."""
-        try:
-            parsed = time.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            self.issues.append((path, f'expected a local time "HH:MM" without a UTC offset, got {shown(value)}'))
-            return None
-        if parsed is None:
-            self.issues.append((path, f'expected a local time "HH:MM", got {shown(value)}'))
-        return parsed
+        return self.read(value, path, clock, None)
+
+
+def percent(value: Any) -> Decimal:
+    try:
+        result = Decimal(value) if isinstance(value, str) else None
+    except InvalidOperation:
+        result = None
+    if result is None or not result.is_finite() or not 0 <= result <= 100:
+        raise ValueError(f'expected a percentage from "0" to "100" as a string, got {shown(value)}')
+    return result
+
+
+def clock(value: Any) -> time:
+    """A local wall-clock time: an offset would be silently meaningless (times are the policy zone's)."""
+    try:
+        parsed = time.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is not None and parsed.tzinfo is not None:
+        raise ValueError(f'expected a local time "HH:MM" without a UTC offset, got {shown(value)}')
+    if parsed is None:
+        raise ValueError(f'expected a local time "HH:MM", got {shown(value)}')
+    return parsed
 
 
 def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tuple[Policy | None, list[Issue]]:
@@ -131,24 +118,21 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     }, {"id", "kind", "currency"})  # fmt: skip
     kind = head.get("kind")
     if kind not in RULE_TABLE:
-        c.issues.append(("policy.kind", f"expected 'airline' or 'hotel', got {shown(kind)}"))
+        c.problem("policy.kind", f"expected 'airline' or 'hotel', got {shown(kind)}")
         return None, c.issues
     currency = c.currency(head.get("currency"), "policy.currency", "") or "XXX"
     suppliers_key = SUPPLIERS[kind]
     if suppliers_key not in head:
-        c.issues.append((f"policy.{suppliers_key}", "required key is missing"))
+        c.problem(f"policy.{suppliers_key}", "required key is missing")
     timezone = c.typed(head.get("timezone"), str, "policy.timezone", "") or None
     if kind == "hotel" and timezone is None:
-        c.issues.append(("policy.timezone", "required for hotels: deadlines are in the hotel's own time zone"))
+        c.problem("policy.timezone", "required for hotels: deadlines are in the hotel's own time zone")
     if timezone:
-        try:
-            iana_zone(timezone)
-        except ValueError as exc:
-            c.issues.append(("policy.timezone", str(exc)))
+        c.read(timezone, "policy.timezone", validate.zone, None)
     rules_key = RULE_TABLE[kind]
     raw_rules = data.get(rules_key, [])
     if not isinstance(raw_rules, list) or not raw_rules:
-        c.issues.append((rules_key, f"expected at least one [[{rules_key}]] table"))
+        c.problem(rules_key, f"expected at least one [[{rules_key}]] table")
         raw_rules = []
     check_in = c.clock(head.get("check_in_time", "14:00"), "policy.check_in_time") or time(14)
     anchor_time = check_in if kind == "hotel" else None  # a flight's anchor is a departure at any time
@@ -157,9 +141,7 @@ def build_policy(data: dict[str, Any], file: str, lines: dict[str, int]) -> tupl
     for i, rule in enumerate(rules):
         for code in sorted(rule.codes):
             if code in seen:
-                c.issues.append(
-                    (f"{rules_key}[{i}].{RULE_CODES[kind]}", f"{code!r} is already covered by rule {seen[code]!r}")
-                )
+                c.problem(f"{rules_key}[{i}].{RULE_CODES[kind]}", f"{code!r} is already covered by rule {seen[code]!r}")
             seen[code] = rule.id
     policy = Policy(
         id=c.head_text(head, "id"),
@@ -184,14 +166,14 @@ def carrier_size(c: Checker, value: Any, path: str) -> CarrierSize | None:
     """APPR s. 1(2): "large" (two million passengers or more in each of the two preceding years) or "small"."""
     if value is None or value in get_args(CarrierSize):
         return value  # type: ignore[no-any-return]
-    c.issues.append((path, f"expected 'large' or 'small' (APPR s. 1(2)), got {shown(value)}"))
+    c.problem(path, f"expected 'large' or 'small' (APPR s. 1(2)), got {shown(value)}")
     return None
 
 
 def _dot_24_hour(c: Checker, value: Any) -> Literal["cancel", "hold"] | None:
     if value is None or value in ("cancel", "hold"):
         return value  # type: ignore[no-any-return]
-    c.issues.append(("policy.dot_24_hour", f"expected 'cancel' or 'hold' (14 CFR 259.5(b)(4)), got {value!r}"))
+    c.problem("policy.dot_24_hour", f"expected 'cancel' or 'hold' (14 CFR 259.5(b)(4)), got {value!r}")
     return None
 
 
@@ -202,16 +184,16 @@ def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str, anchor_time
     refundable = c.typed(r.get("refundable"), bool, f"{path}.refundable", True)
     raw_windows = r.get("windows", [])
     if not isinstance(raw_windows, list):
-        c.issues.append((f"{path}.windows", "expected [[...windows]] tables"))
+        c.problem(f"{path}.windows", "expected [[...windows]] tables")
         raw_windows = []
     if refundable and not raw_windows:
-        c.issues.append((f"{path}.windows", "a refundable rule needs at least one window"))
+        c.problem(f"{path}.windows", "a refundable rule needs at least one window")
     windows = tuple(_window(c, w, f"{path}.windows[{i}]", kind, currency) for i, w in enumerate(raw_windows))
     for i, window in enumerate(windows[:-1]):
         if window.until is None:
-            c.issues.append((f"{path}.windows[{i}].until", "only the last window may leave out 'until'"))
+            c.problem(f"{path}.windows[{i}].until", "only the last window may leave out 'until'")
     if windows and windows[-1].until is not None:
-        c.issues.append((f"{path}.windows[{len(windows) - 1}].until", "the last window must leave out 'until'"))
+        c.problem(f"{path}.windows[{len(windows) - 1}].until", "the last window must leave out 'until'")
     _check_order(c, windows, path, anchor_time)
     no_show = _window(c, r["no_show"], f"{path}.no_show", kind, currency) if "no_show" in r else None
     # Window ids name the window in force (and pick it when pricing): unique within a rule.
@@ -219,10 +201,10 @@ def _rule(c: Checker, raw: Any, path: str, kind: str, currency: str, anchor_time
     named += [(f"{path}.no_show.id", no_show.id)] if no_show else []
     for i, (where, window_id) in enumerate(named):
         if window_id and window_id in [other for _, other in named[:i]]:
-            c.issues.append((where, f"window id {window_id!r} is already used in this rule"))
+            c.problem(where, f"window id {window_id!r} is already used in this rule")
     ancillaries = r.get("ancillaries", "none")
     if ancillaries not in ("none", "unused"):
-        c.issues.append((f"{path}.ancillaries", f"expected 'none' or 'unused', got {shown(ancillaries)}"))
+        c.problem(f"{path}.ancillaries", f"expected 'none' or 'unused', got {shown(ancillaries)}")
     return Rule(
         id=c.typed(r.get("id"), str, f"{path}.id", ""),
         codes=c.codes(r.get(codes_key, []), f"{path}.{codes_key}"),
@@ -278,7 +260,7 @@ def _check_order(c: Checker, windows: tuple[Window, ...], path: str, anchor_time
             anchors = "for every departure time" if anchor_time is None else f"for a check-in at {anchor_time:%H:%M}"
             message = (f"expected a deadline after the previous window's ({a.describe()}) {anchors}, "
                        f"got {b.describe()}")  # fmt: skip
-        c.issues.append((f"{path}.windows[{j}].until", message))
+        c.problem(f"{path}.windows[{j}].until", message)
 
 
 def _refundability(c: Checker, raw: Any, path: str, default: str) -> Refundability:
@@ -291,7 +273,7 @@ def _refundability(c: Checker, raw: Any, path: str, default: str) -> Refundabili
         return Refundability("codes", c.codes(mode, f"{path}.refund"), except_codes)
     if mode not in ("all", "none", "proportional"):
         expected = "expected 'all', 'none', 'proportional' or a list of codes"
-        c.issues.append((f"{path}.refund", f"{expected}, got {shown(mode)}"))
+        c.problem(f"{path}.refund", f"{expected}, got {shown(mode)}")
         return Refundability("none")
     return Refundability(mode, frozenset(), except_codes)
 
@@ -309,18 +291,18 @@ def _window(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Window
 def _deadline(c: Checker, raw: Any, path: str) -> Deadline:
     d = c.table(raw, path, {"hours_before", "days_before", "at"})
     if "hours_before" in d and ("days_before" in d or "at" in d):
-        c.issues.append((path, "give either hours_before, or days_before with at"))
+        c.problem(path, "give either hours_before, or days_before with at")
     if "hours_before" in d:
         hours = c.typed(d["hours_before"], int, f"{path}.hours_before", 0)
         if not 0 <= hours <= MAX_HOURS_BEFORE:
-            c.issues.append((f"{path}.hours_before", f"expected 0 to {MAX_HOURS_BEFORE} hours, got {hours}"))
+            c.problem(f"{path}.hours_before", f"expected 0 to {MAX_HOURS_BEFORE} hours, got {hours}")
         return Deadline(hours_before=hours)
     if "days_before" in d and "at" in d:
         days = c.typed(d["days_before"], int, f"{path}.days_before", 0)
         if not 0 <= days <= MAX_DAYS_BEFORE:
-            c.issues.append((f"{path}.days_before", f"expected 0 to {MAX_DAYS_BEFORE} days, got {days}"))
+            c.problem(f"{path}.days_before", f"expected 0 to {MAX_DAYS_BEFORE} days, got {days}")
         return Deadline(days_before=days, at=c.clock(d["at"], f"{path}.at") or time(0))
-    c.issues.append((path, 'expected { hours_before = N } or { days_before = N, at = "HH:MM" }'))
+    c.problem(path, 'expected { hours_before = N } or { days_before = N, at = "HH:MM" }')
     return Deadline(hours_before=0)
 
 
@@ -328,13 +310,13 @@ def _penalty(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Penal
     p = c.table(raw, path, {"amount", "currency", "percent", "nights", "min", "max"})
     given = [k for k in ("amount", "percent", "nights") if k in p]
     if len(given) != 1:
-        c.issues.append((path, f"expected exactly one of amount, percent, nights; got {', '.join(given) or 'none'}"))
+        c.problem(path, f"expected exactly one of amount, percent, nights; got {', '.join(given) or 'none'}")
     if "nights" in p and kind != "hotel":
-        c.issues.append((f"{path}.nights", "nights apply to hotel rates only"))
+        c.problem(f"{path}.nights", "nights apply to hotel rates only")
     cur = c.currency(p.get("currency"), f"{path}.currency", currency) or currency
     nights = c.typed(p.get("nights"), int, f"{path}.nights", 0) if "nights" in p else None
     if nights is not None and not 1 <= nights <= MAX_PENALTY_NIGHTS:
-        c.issues.append((f"{path}.nights", f"expected 1 to {MAX_PENALTY_NIGHTS} nights, got {nights}"))
+        c.problem(f"{path}.nights", f"expected 1 to {MAX_PENALTY_NIGHTS} nights, got {nights}")
     return Penalty(
         amount=c.amount(p.get("amount"), cur, f"{path}.amount"),
         currency=cur,
