@@ -19,65 +19,49 @@ TOML-shaped policy validated by the ordinary schema, so it is data like any poli
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from refundctl.errors import DuffelDataError
-from refundctl.money import fmt, parse_amount
+from refundctl.money import fmt
 from refundctl.policy.model import Policy
 from refundctl.policy.schema import build_policy
+from refundctl.validate import Fields, FirstIssue, Words, amount_in, boolean, text
+from refundctl.zones import iana_zone
 
-T = TypeVar("T")
 POLICY_PREFIX = "duffel-conditions"
 RULE_ID = "refund_before_departure"
 POLICY_NAME = "the airline's own refund rule from its Duffel order conditions"
 TAX_CODE = "TAX"  # Duffel gives one tax total, not tax lines
 
 
-class Node:
-    """One JSON object at a known path, read with errors that name the path."""
+# Duffel's answers are read with the shared reader: any key allowed (the API grows fields),
+# and the first problem raised as DuffelDataError naming the JSON path.
+DUFFEL = Words("object", "unknown field", "required field is missing or null")
+FIRST = FirstIssue(lambda issue: DuffelDataError(issue.path, issue.message))
+
+
+class Node(Fields):
+    """One JSON object of a Duffel answer at a known path."""
+
+    __slots__ = ()
 
     def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, dict):
-            raise DuffelDataError(path or "data", f"expected an object, got {type(data).__name__}")
-        self.data: dict[str, Any] = data
-        self.path = path
-
-    def at(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key: str, convert: Callable[[Any], T]) -> T:
-        value = self.data.get(key)
-        if value is None:
-            raise DuffelDataError(self.at(key), "required field is missing or null")
-        try:
-            return convert(value)
-        except (TypeError, ValueError) as exc:
-            raise DuffelDataError(self.at(key), str(exc)) from None
+        super().__init__(data, path, None, FIRST, words=DUFFEL)
 
     def text(self, key: str) -> str:
-        return self.get(key, _text)
+        return self.get(key, text)
 
     def node(self, key: str) -> Node:
         return Node(self.data.get(key), self.at(key))
 
     def nodes(self, key: str) -> list[Node]:
-        value = self.data.get(key) or []
-        if not isinstance(value, list):
-            raise DuffelDataError(self.at(key), f"expected a list, got {type(value).__name__}")
-        return [Node(item, f"{self.at(key)}[{i}]") for i, item in enumerate(value)]
+        """The objects of a list field; absent, null or empty reads as none."""
+        return list(self.items(key, Node)) if self.data.get(key) else []
 
     def amount(self, key: str, currency: str) -> Decimal:
-        return self.get(key, lambda v: parse_amount(v, currency))
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {value!r}")
-    return value
+        return self.get(key, amount_in(currency))
 
 
 def local_instant(local: str, zone: str) -> datetime:
@@ -87,8 +71,8 @@ def local_instant(local: str, zone: str) -> datetime:
     daylight-saving fold) is read as the first occurrence.
     """
     try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        tz = iana_zone(zone)  # a listed name only: ZoneInfo would look a path-like name up as a file
+    except ValueError:
         raise ValueError(f"unknown time zone {zone!r}") from None
     try:
         parsed = datetime.fromisoformat(local)
@@ -99,7 +83,7 @@ def local_instant(local: str, zone: str) -> datetime:
 
 def _airport_time(segment: Node, time_key: str, airport_key: str) -> str:
     zone = segment.node(airport_key).text("time_zone")
-    return segment.get(time_key, lambda v: local_instant(_text(v), zone)).isoformat()
+    return segment.get(time_key, lambda v: local_instant(text(v), zone)).isoformat()
 
 
 def _same_currency(node: Node, key: str, currency: str) -> None:
@@ -193,7 +177,7 @@ def refund_condition(data: object) -> tuple[bool, str | None, str | None] | None
     if condition is None:
         return None
     node = Node(condition, f"data.conditions.{RULE_ID}")
-    allowed = node.get("allowed", _boolean)
+    allowed = node.get("allowed", boolean)
     amount = node.data.get("penalty_amount", node.data.get("fee_amount"))
     currency = node.data.get("penalty_currency", node.data.get("fee_currency"))
     if amount is not None and not isinstance(amount, str):
@@ -201,12 +185,6 @@ def refund_condition(data: object) -> tuple[bool, str | None, str | None] | None
     if currency is not None and not isinstance(currency, str):
         raise DuffelDataError(node.at("penalty_currency"), f"expected a currency code, got {currency!r}")
     return allowed, amount, currency
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
-    return value
 
 
 def policy_data(order: dict[str, Any], condition: tuple[bool, str | None, str | None]) -> dict[str, Any] | None:
