@@ -45,6 +45,7 @@ __all__ = [
     "of_type",
     "positive",
     "read",
+    "string",
     "text",
     "within",
     "zone",
@@ -196,6 +197,13 @@ def _a(noun: str) -> str:
 
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
+    return value
+
+
+def string(value: Any) -> str:
+    """A non-empty string, spaces allowed (an id or a tag is taken as written)."""
+    if not isinstance(value, str) or not value:
         raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 

@@ -89,10 +89,7 @@ def currency_code(value: Any) -> str:
 
 
 def tags(value: Any, path: str, problems: list[Issue]) -> str:
-    if not isinstance(value, str) or not value:
-        problems.append(Issue(path, f"expected a non-empty string, got {shown(value)}"))
-        return ""
-    return value
+    return validate.read(value, path, validate.string, "", problems)
 
 
 def parse_order(data: object) -> tuple[Order | None, list[Issue]]:

@@ -35,13 +35,12 @@ from refundctl.sandbox.payments import PaymentLedger, create_payments_app
 from refundctl.sandbox.problems import (
     EXCEPTION_HANDLERS,
     ApiProblem,
+    body_fields,
     dumps,
-    json_object,
     json_response,
-    only_fields,
-    string_field,
 )
 from refundctl.sandbox.store import QuoteRecord, RefundRecord, SavedResponse, Store
+from refundctl.validate import string
 
 Quoter = Callable[[Order, datetime], tuple[Decimal, str]]
 """The refund offered for an order at an instant: (amount, currency)."""
@@ -49,7 +48,21 @@ Quoter = Callable[[Order, datetime], tuple[Decimal, str]]
 Clock = Callable[[], datetime]
 
 MAX_KEY = 255
+QUOTE_FIELDS = frozenset({"order_id"})
 REFUND_FIELDS = frozenset({"order_id", "amount", "currency", "quote_id", "reason", "waivers"})
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+        raise ValueError("expected a list of strings")
+    return value
+
+
+def _decimal_string(value: object) -> str:
+    """Parsed once the order's currency is known."""
+    if not isinstance(value, str):
+        raise ValueError('expected a decimal string such as "12.50"')
+    return value
 
 
 def utcnow() -> datetime:
@@ -96,9 +109,8 @@ class SandboxApi:
         return json_response(self._order(request.path_params["order_id"]).raw)
 
     async def create_quote(self, request: Request) -> Response:
-        body = await json_object(request)
-        only_fields(body, ("order_id",))
-        order = self._order(str(string_field(body, "order_id", required=True)))
+        body = await body_fields(request, QUOTE_FIELDS)
+        order = self._order(body.get("order_id", string))
         await self.faults.delay()
         now = self.clock()
         amount, currency = self._offer(order, now)
@@ -124,17 +136,14 @@ class SandboxApi:
             raise ApiProblem(400, "missing_idempotency_key", "the Idempotency-Key header is required")
         if len(key) > MAX_KEY:
             raise ApiProblem(400, "invalid_request", f"Idempotency-Key: at most {MAX_KEY} characters")
-        body = await json_object(request)
-        only_fields(body, REFUND_FIELDS)
-        order_id = str(string_field(body, "order_id", required=True))
-        currency = str(string_field(body, "currency", required=True))
-        quote_id = string_field(body, "quote_id", required=False)
-        reason = string_field(body, "reason", required=False)
-        waivers = body.get("waivers", [])
-        if not isinstance(waivers, list) or not all(isinstance(w, str) for w in waivers):
-            raise ApiProblem(400, "invalid_request", "waivers: expected a list of strings")
-        if not isinstance(body.get("amount"), str):
-            raise ApiProblem(400, "invalid_request", 'amount: expected a decimal string such as "12.50"')
+        fields = await body_fields(request, REFUND_FIELDS)
+        order_id = fields.get("order_id", string)
+        currency = fields.get("currency", string)
+        quote_id = fields.get("quote_id", string, required=False)
+        reason = fields.get("reason", string, required=False)
+        waivers: list[str] = fields.get("waivers", _strings, [], required=False)
+        amount = fields.get("amount", _decimal_string)
+        body = fields.data
 
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         state, saved = self.store.claim(key, fingerprint)
@@ -145,7 +154,7 @@ class SandboxApi:
         if state == "in_use":
             raise ApiProblem(409, "idempotency_key_in_use", "a request with this Idempotency-Key is being processed")
         try:
-            refund = self._new_refund(order_id, currency, str(body["amount"]), quote_id, reason, tuple(waivers))
+            refund = self._new_refund(order_id, currency, amount, quote_id, reason, tuple(waivers))
             # The latency is spent while the key is claimed, as a real supplier's processing is.
             await self.faults.delay()
             response = SavedResponse(fingerprint, 201, dumps(refund.to_dict(refund.created_at)))

@@ -1,9 +1,12 @@
-"""The sandbox's error answers (``{"error": {"type", "message"}}``) and its request-body helpers."""
+"""The sandbox's error answers (``{"error": {"type", "message"}}``) and its request bodies.
+
+Bodies are read by the shared reader (``refundctl.validate``), so a bad one is answered
+``field: expected ...`` as every other input is reported; only the first problem is told.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -11,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from refundctl import jsonvalue
+from refundctl.validate import Fields, FirstIssue, Keys
 
 MAX_BODY = 64 * 1024  # bytes of a request body (enforced by ``guard`` for every route)
 
@@ -49,19 +53,13 @@ async def json_object(request: Request) -> dict[str, Any]:
     return value
 
 
-def string_field(body: dict[str, Any], name: str, *, required: bool) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value:
-        raise ApiProblem(400, "invalid_request", f"{name}: expected a non-empty string")
-    return value
+# A request body is read with the shared reader; its first problem is the 400 answer.
+FIRST_PROBLEM = FirstIssue(lambda issue: ApiProblem(400, "invalid_request", f"{issue.path}: {issue.message}"))
 
 
-def only_fields(body: dict[str, Any], allowed: Iterable[str]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise ApiProblem(400, "invalid_request", f"unknown field(s): {', '.join(unknown)}")
+async def body_fields(request: Request, allowed: Keys) -> Fields:
+    """The body's fields, only ``allowed`` ones; any problem answers HTTP 400 ``invalid_request``."""
+    return Fields(await json_object(request), "", allowed, FIRST_PROBLEM)
 
 
 async def _problem(request: Request, exc: Exception) -> Response:
