@@ -276,14 +276,24 @@ def _plausible_year(year: int, value: str) -> None:
         raise ValueError(f"expected a year from {YEARS.start} to {YEARS.stop - 1}, got {shown(value)}")
 
 
+def _iso(value: Any, parse: Callable[[str], T], not_text: str, unreadable: str) -> T:
+    """``parse(value)`` for an ISO 8601 string; each way to fail says what was expected."""
+    if not isinstance(value, str):
+        raise ValueError(f"{not_text}, got {shown(value)}")
+    try:
+        return parse(value)
+    except ValueError:
+        raise ValueError(f"{unreadable}, got {shown(value)}") from None
+
+
 def instant(value: Any) -> datetime:
     """An ISO 8601 time with a UTC offset, written as a string."""
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO 8601 time with an offset, got {shown(value)}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"expected an ISO 8601 time such as 2026-12-01T08:00:00+08:00, got {shown(value)}") from None
+    parsed = _iso(
+        value,
+        datetime.fromisoformat,
+        "expected an ISO 8601 time with an offset",
+        "expected an ISO 8601 time such as 2026-12-01T08:00:00+08:00",
+    )
     if parsed.tzinfo is None:
         raise ValueError(f"time {shown(value)} has no UTC offset (expected e.g. {value}+08:00 or {value}Z)")
     _plausible_year(parsed.year, value)
@@ -292,12 +302,7 @@ def instant(value: Any) -> datetime:
 
 def day(value: Any) -> date:
     """A calendar date ``YYYY-MM-DD``, written as a string."""
-    if not isinstance(value, str):
-        raise ValueError(f"expected a date YYYY-MM-DD, got {shown(value)}")
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"expected a date YYYY-MM-DD, got {shown(value)}") from None
+    parsed = _iso(value, date.fromisoformat, "expected a date YYYY-MM-DD", "expected a date YYYY-MM-DD")
     _plausible_year(parsed.year, value)
     return parsed
 
