@@ -217,6 +217,22 @@ def test_malformed_refund_requests_are_400(client: httpx.Client, sandbox: Runnin
     check(post_refund(client, "bad"), "createRefund", 201)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({**REFUND, "reason": 3}, "reason: expected a non-empty string, got 3"),
+        ({"amount": "1.00", "currency": "CNY"}, "order_id: required field is missing"),
+        ({**REFUND, "amout": "1.00"}, "amout: unknown field"),
+        ({**REFUND, "waivers": "MEDICAL"}, "waivers: expected a list of strings"),
+        ({**REFUND, "amount": 100}, 'amount: expected a decimal string such as "12.50"'),
+    ],
+)
+def test_bad_bodies_are_answered_field_first(client: httpx.Client, body: dict[str, Any], message: str) -> None:
+    """The first problem, in the words every other input is reported in (refundctl.validate)."""
+    error = check(post_refund(client, "bad", body), "createRefund", 400, "invalid_request")["error"]
+    assert error["message"] == message
+
+
 def test_non_json_body_and_oversized_key_are_400(client: httpx.Client) -> None:
     resp = client.post("/v1/refunds", content=b"amount=1", headers={"Idempotency-Key": "k"})
     check(resp, "createRefund", 400, "invalid_request")
