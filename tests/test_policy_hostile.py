@@ -177,3 +177,9 @@ def test_any_fare_policy_validate_accepts_decides_every_example(
         for as_of in INSTANTS:
             decision = decide(order, policies, as_of).to_dict()
             assert json.dumps(decision)  # decided, and serialisable
+
+
+def test_mistyped_penalty_nights_is_one_problem(tmp_path: Path) -> None:
+    text = (HOTEL_HEAD + windows("hotel")).replace('penalty = { percent = "100" }', 'penalty = { nights = "1" }')
+    (found,) = problems(tmp_path, text)
+    assert found.endswith("rates[0].windows[0].penalty.nights: expected int, got '1'")

@@ -315,7 +315,7 @@ def _penalty(c: Checker, raw: Any, path: str, kind: str, currency: str) -> Penal
         c.problem(f"{path}.nights", "nights apply to hotel rates only")
     cur = c.currency(p.get("currency"), f"{path}.currency", currency) or currency
     nights = c.typed(p.get("nights"), int, f"{path}.nights", 0) if "nights" in p else None
-    if nights is not None and not 1 <= nights <= MAX_PENALTY_NIGHTS:
+    if nights is not None and nights == p["nights"] and not 1 <= nights <= MAX_PENALTY_NIGHTS:  # mistyped: reported
         c.problem(f"{path}.nights", f"expected 1 to {MAX_PENALTY_NIGHTS} nights, got {nights}")
     return Penalty(
         amount=c.amount(p.get("amount"), cur, f"{path}.amount"),
