@@ -3,44 +3,24 @@
 ``sandbox`` is a server with default settings (no faults, the orders in
 tests/data/sandbox_orders.json, quotes from the real engine and shipped
 policies). ``sandbox_factory(**options)`` starts more, each with its own
-settings, for example::
+settings (see tests/support/sandbox.py), for example::
 
     def test_survives_drops(sandbox_factory):
         box = sandbox_factory(drop_rate=0.5, seed=7)
         client = httpx.Client(base_url=box.base_url, headers=box.headers)
 
-Options: any FaultConfig field (rate_limit, error_rate, drop_rate, latency_ms,
-jitter_ms, failure_rate, seed), plus orders (paths), quoter, state (SQLite path),
-token, quote_skew, quote_ttl, settle_after and clock. Every server also serves the
-payments API (Stripe-like) at ``box.payments_url`` with ``box.payments_headers``, for
-the orders that carry a ``payment_reference``. Every server started is stopped when
-the test ends.
+Every server started is stopped when the test ends.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from refundctl.cli.sandbox import engine_quoter
-from refundctl.orders import load_orders
-from refundctl.orders.model import Order
-from refundctl.sandbox.app import Clock, Quoter, SandboxSettings, create_app, utcnow
-from refundctl.sandbox.faults import FaultConfig
-from refundctl.sandbox.payments import PREFIX, PaymentLedger, payments_of
-from refundctl.sandbox.server import SandboxServer, bind, drop_connection
-from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
-
-DATA = Path(__file__).parent / "data"
-SANDBOX_ORDERS = DATA / "sandbox_orders.json"
-SANDBOX_TOKEN = "test-token"
-PAYMENTS_TOKEN = "sk_test_sandbox"
+from tests.support.sandbox import RunningSandbox, SandboxFactory, start_sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -51,81 +31,12 @@ def no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config-home"))
 
 
-@dataclass
-class RunningSandbox:
-    base_url: str
-    token: str
-    orders: dict[str, Order]
-    store: Store
-    server: SandboxServer
-    ledger: PaymentLedger  # the payments API's refunds (Stripe-like, under PREFIX)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    @property
-    def payments_url(self) -> str:
-        return self.base_url + PREFIX
-
-    @property
-    def payments_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {PAYMENTS_TOKEN}"}
-
-    def stop(self) -> None:
-        """Stop serving and close the store; returns once both are done."""
-        self.server.stop()
-        self.store.close()
-
-
-class SandboxFactory(Protocol):
-    def __call__(
-        self,
-        *,
-        orders: Sequence[Path | str] = ...,
-        quoter: Quoter | None = ...,
-        state: Path | None = ...,
-        token: str = ...,
-        quote_skew: Decimal | str = ...,
-        quote_ttl: float = ...,
-        settle_after: float = ...,
-        clock: Clock = ...,
-        **faults: Any,
-    ) -> RunningSandbox: ...
-
-
 @pytest.fixture
 def sandbox_factory() -> Iterator[SandboxFactory]:
     running: list[RunningSandbox] = []
 
-    def start(
-        *,
-        orders: Sequence[Path | str] = (SANDBOX_ORDERS,),
-        quoter: Quoter | None = None,
-        state: Path | None = None,
-        token: str = SANDBOX_TOKEN,
-        quote_skew: Decimal | str = "0",
-        quote_ttl: float = 900.0,
-        settle_after: float = 0.5,
-        clock: Clock = utcnow,
-        **faults: Any,
-    ) -> RunningSandbox:
-        loaded = load_orders([str(p) for p in orders])
-        store: Store = SqliteStore(state) if state else MemoryStore()
-        settings = SandboxSettings(
-            token=token,
-            faults=FaultConfig(**faults),
-            quote_skew=Decimal(quote_skew),
-            quote_ttl=quote_ttl,
-            settle_after=settle_after,
-            payments_token=PAYMENTS_TOKEN,
-        )
-        ledger = PaymentLedger(payments_of(loaded))
-        quote = quoter or engine_quoter(None)
-        app = create_app(loaded, store, quote, settings, dropper=drop_connection, clock=clock, ledger=ledger)
-        server = SandboxServer(app, bind("127.0.0.1", 0))
-        server.start()
-        box = RunningSandbox(server.base_url, token, {o.id: o for o in loaded}, store, server, ledger)
+    def start(**options: Any) -> RunningSandbox:
+        box = start_sandbox(**options)
         running.append(box)
         return box
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import flight, hotel, write_jsonl
 
 from refundctl.cli.main import cli
+from tests.support.builders import flight, hotel, write_jsonl
 
 AS_OF = "2026-11-25T12:00:00Z"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import decide_dict, flight, hotel, with_fare, write_json, write_jsonl
 
 from refundctl.check import CSV_COLUMNS, TABLE_COLUMNS
 from refundctl.cli.main import cli
+from tests.support.builders import decide_dict, flight, hotel, with_fare, write_json, write_jsonl
 
 AS_OF = "2026-11-25T08:00:00+08:00"
 SUMMARY = "refundctl: 2 order(s) decided: 1 full, 1 partial; refundable now 1840.00 CNY\n"

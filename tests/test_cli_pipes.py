@@ -17,10 +17,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import SandboxFactory
-from helpers import FLIGHT, write_jsonl
-
 from refundctl.errors import ExitCode
+from tests.support.builders import FLIGHT, write_jsonl
+from tests.support.sandbox import SandboxFactory
 
 REFUNDCTL = str(Path(sys.executable).with_name("refundctl"))
 ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"

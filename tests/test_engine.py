@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import decide_dict, flight, hotel, with_fare, with_stay
 
 from refundctl.engine import Decision
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import load_policies
+from tests.support.builders import decide_dict, flight, hotel, with_fare, with_stay
 
 DEPARTS = "2026-12-01T08:00:00+08:00"  # the example flight; 2026-12-01T00:00:00Z
 

@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import flight, hotel
-from test_orders import FLIGHT_ROW, HOTEL_ROW, csv_text
 
 from refundctl.cli.main import cli
+from tests.support.builders import flight, hotel
+from tests.test_orders import FLIGHT_ROW, HOTEL_ROW, csv_text
 
 SEED = 20261125
 CASES = 120

@@ -12,11 +12,11 @@ from typing import Any
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from overrides_support import extra_policies
 
 from refundctl.engine import Decision, decide
 from refundctl.money import quantize
 from refundctl.orders.parse import parse_order
+from tests.support.policies import extra_policies
 
 CARRIERS = {"ZA": "CNY", "SK": "JPY", "GW": "KWD", "AE": "EUR", "XX": "CNY"}  # XX has no fare policy
 HOTELS = {"HARBOR-SHA": ("CNY", "Asia/Shanghai"), "KYOTO-INN": ("JPY", "Asia/Tokyo")}

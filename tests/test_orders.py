@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import flight, hotel, with_fare, with_stay, write_json, write_jsonl
 
 from refundctl.errors import OrderError
 from refundctl.orders import FlightOrder, HotelOrder, Record, iter_records, load_orders
 from refundctl.orders.csv_format import CSV_COLUMNS
 from refundctl.orders.parse import parse_order
+from tests.support.builders import flight, hotel, with_fare, with_stay, write_json, write_jsonl
 
 CSV_HEADER = ",".join(CSV_COLUMNS)
 FLIGHT_ROW = {

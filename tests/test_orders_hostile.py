@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import flight, hotel
-from test_orders import CSV_HEADER, FLIGHT_ROW, HOTEL_ROW, csv_text, only_problem, records
 
 from refundctl.cli.main import cli
 from refundctl.jsonvalue import MAX_DEPTH
 from refundctl.orders import FlightOrder, HotelOrder
 from refundctl.orders.ids import read_order_ids
 from refundctl.output import encode
+from tests.support.builders import flight, hotel
+from tests.test_orders import CSV_HEADER, FLIGHT_ROW, HOTEL_ROW, csv_text, only_problem, records
 
 AS_OF = "2026-11-25T08:00:00+08:00"
 FORMATS = ("table", "json", "jsonl", "csv")

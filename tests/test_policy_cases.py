@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from overrides_support import policy_copy
 
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
 from refundctl.policy.loader import SHIPPED
+from tests.support.policies import policy_copy
 
 CASE = """orders = "orders.jsonl"
 

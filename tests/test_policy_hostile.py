@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers import hotel
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from refundctl.errors import PolicyError
 from refundctl.orders import load_orders
 from refundctl.orders.parse import parse_order
 from refundctl.policy.loader import SHIPPED, load_policies
+from tests.support.builders import hotel
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AIRLINE_HEAD = """[policy]

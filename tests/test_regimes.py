@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import decide_dict
-from overrides_support import policy_copy, segment, trip
 
 from refundctl.cli.main import cli
 from refundctl.engine.workdays import due_date
@@ -26,6 +24,8 @@ from refundctl.orders.parse import parse_order
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import load_policies
 from refundctl.policy.model import Due
+from tests.support.builders import decide_dict
+from tests.support.policies import policy_copy, segment, trip
 
 AS_OF = "2026-11-25T12:00:00Z"
 FULL, FARE_ONLY = Decimal("1200.00"), Decimal("50.00")

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import decide_dict
-from overrides_support import extra_policies, policy_copy, segment, trip
 
 from refundctl.engine.geo import airport, distance_km
 from refundctl.engine.workdays import due_date
 from refundctl.errors import PolicyError
 from refundctl.policy.loader import load_policies
 from refundctl.policy.model import Due
+from tests.support.builders import decide_dict
+from tests.support.policies import extra_policies, policy_copy, segment, trip
 
 AS_OF = "2026-11-25T12:00:00Z"  # a Wednesday; Thursday 2026-11-26 is Thanksgiving
 

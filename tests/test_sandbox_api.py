@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 import httpx
 import jsonschema
 import pytest
-from conftest import RunningSandbox, SandboxFactory
 from openapi_spec_validator import validate
 
 from refundctl.orders.model import Order
+from tests.support.sandbox import RunningSandbox, SandboxFactory
 
 DOC: dict[str, Any] = json.loads(resources.files("refundctl.sandbox").joinpath("openapi.json").read_text())
 OPERATIONS = {op["operationId"]: (path, method) for path, item in DOC["paths"].items() for method, op in item.items()}
@@ -86,8 +86,8 @@ def test_document_is_valid_openapi_31() -> None:
 
 
 def test_every_documented_response_is_exercised() -> None:
-    import test_sandbox_faults  # noqa: F401, PLC0415 - its @covers marks (429 and 5xx) count too
-    import test_sandbox_hostile  # noqa: F401, PLC0415 - and its 400s and 413s
+    import tests.test_sandbox_faults  # noqa: PLC0415 - its @covers marks (429 and 5xx) count too
+    import tests.test_sandbox_hostile  # noqa: F401, PLC0415 - and its 400s and 413s
 
     missing = set(documented_cases()) - COVERED
     assert not missing, sorted(missing, key=str)

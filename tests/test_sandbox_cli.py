@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SANDBOX_ORDERS
 
 from refundctl.cli.sandbox import engine_quoter
 from refundctl.errors import ExitCode
 from refundctl.orders import load_orders
+from tests.support.sandbox import SANDBOX_ORDERS
 
 REFUND = {"order_id": "ZA-1001", "amount": "100.00", "currency": "CNY"}
 

@@ -10,10 +10,10 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
-from conftest import RunningSandbox, SandboxFactory
-from test_sandbox_api import REFUND, check, covers
 
 from refundctl.sandbox.faults import FaultConfig, Faults, TokenBucket, parse_latency, parse_probability, parse_rate
+from tests.support.sandbox import RunningSandbox, SandboxFactory
+from tests.test_sandbox_api import REFUND, check, covers
 
 
 def test_parsers_accept_the_documented_forms() -> None:

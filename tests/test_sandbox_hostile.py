@@ -10,13 +10,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from conftest import RunningSandbox
-from test_sandbox_api import OPERATIONS, REFUND, check, covers
 
 from refundctl.sandbox.app import SandboxSettings, create_app
 from refundctl.sandbox.problems import MAX_BODY
 from refundctl.sandbox.server import SandboxServer, bind
 from refundctl.sandbox.store import MemoryStore
+from tests.support.sandbox import RunningSandbox
+from tests.test_sandbox_api import OPERATIONS, REFUND, check, covers
 
 DEEP = "[" * 2000 + "]" * 2000
 REFUND_WITH = '{"order_id": "ZA-1001", "amount": "1.00", "currency": "CNY", '  # then the field under test

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PAYMENTS_TOKEN, RunningSandbox, SandboxFactory
-from helpers import flight, hotel
 
 from refundctl.adapters import Connection, PaymentRefundRequest
 from refundctl.adapters.stripe import StripeAdapter
 from refundctl.client import RateLimiter
+from tests.support.builders import flight, hotel
+from tests.support.sandbox import PAYMENTS_TOKEN, RunningSandbox, SandboxFactory
 
 INTENT, CHARGE = "pi_3PAY1", "ch_3PAY2"  # PAY-1 paid 1200.00 CNY, PAY-2 1060.00 CNY
 

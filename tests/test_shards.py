@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import flight, hotel, with_fare, write_jsonl
 
 from refundctl.cli.main import cli
 from refundctl.orders.shards import Shard, parse_shard, shard_of
 from refundctl.submit.run import decide_orders
+from tests.support.builders import flight, hotel, with_fare, write_jsonl
 
 AS_OF = "2026-11-25T08:00:00+08:00"
 

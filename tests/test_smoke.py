@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import RunningSandbox, SandboxFactory
-from helpers import GOODWILL
 
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
+from tests.support.builders import GOODWILL
+from tests.support.sandbox import RunningSandbox, SandboxFactory
 
 TOKEN = "smoke-s3cret-token"
 

@@ -13,12 +13,12 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from helpers import with_adapter
 
 from refundctl.adapters import PAYMENTS, Connection, PaymentRefundRequest, open_payments
 from refundctl.adapters.stripe import STRIPE_API, STRIPE_VERSION, StripeAdapter
 from refundctl.client import RateLimiter
 from refundctl.errors import ApiError, AuthError, ConfigError, TransportError
+from tests.support.builders import with_adapter
 
 KEY = "sk_test_51Hs3cret"
 T = TypeVar("T")

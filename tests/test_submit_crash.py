@@ -21,11 +21,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from conftest import PAYMENTS_TOKEN
-from helpers import GOODWILL
-
 from refundctl.errors import ExitCode
 from refundctl.submit.journal import Journal
+from tests.support.builders import GOODWILL
+from tests.support.sandbox import PAYMENTS_TOKEN
 
 TEMPLATE = json.loads((Path(__file__).parent / "data" / "sandbox_orders.json").read_text())[2]  # a hotel, full
 ORDERS = 150

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import cli_env
 
 import refundctl.submit.run as submit_run
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
+from tests.support.builders import cli_env
 
 DATA = Path(__file__).parent / "data"
 ORDERS = DATA / "sandbox_orders.json"

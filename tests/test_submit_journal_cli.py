@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import cli_env
 
 import refundctl.submit.run as submit_run
 from refundctl.adapters import Connection
@@ -31,6 +30,7 @@ from refundctl.errors import ExitCode
 from refundctl.shipped import shipped_policies
 from refundctl.submit.journal import Journal, Plan
 from refundctl.track import follow
+from tests.support.builders import cli_env
 
 ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
 ORDER_IDS = [o["id"] for o in json.loads(ORDERS.read_text())]

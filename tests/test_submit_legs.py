@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import PAYMENTS_TOKEN, RunningSandbox, SandboxFactory
-from helpers import GOODWILL, cli_env, flight
 
 from refundctl.cli.main import cli
 from refundctl.config import PaymentsTarget
 from refundctl.errors import ConfigError, ExitCode
 from refundctl.submit.journal import SCHEMA_VERSION, Journal, Plan, PlatformPlan
 from refundctl.submit.run import confirm
+from tests.support.builders import GOODWILL, cli_env, flight
+from tests.support.sandbox import PAYMENTS_TOKEN, RunningSandbox, SandboxFactory
 
 AS_OF = "2026-11-25T12:00:00Z"
 SUPPLIER_ONLY = flight(

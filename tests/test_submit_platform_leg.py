@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_submit_pipeline import FakeSupplier
 
 from refundctl.adapters import PaymentRefundRequest
 from refundctl.adapters.base import RefundState
@@ -21,6 +20,7 @@ from refundctl.errors import ApiError, AuthError, TransportError
 from refundctl.submit import Pipeline, Settings
 from refundctl.submit.journal import Journal, Plan, PlatformPlan
 from refundctl.submit.plan import idempotency_key, plan_for, platform_key
+from tests.test_submit_pipeline import FakeSupplier
 
 
 @dataclass

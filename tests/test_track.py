@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import cli_env, decide_dict, flight
 
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode, JournalError
 from refundctl.submit.journal import Journal, Plan
 from refundctl.submit.plan import plan_for
 from refundctl.track import find_journal, track_rows
+from tests.support.builders import cli_env, decide_dict, flight
 
 ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
 LATER = (datetime.now(UTC) + timedelta(days=400)).isoformat()

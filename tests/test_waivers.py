@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import decide_dict, flight, hotel, with_fare
 
 from refundctl.cli.main import cli
 from refundctl.errors import PolicyError
 from refundctl.policy.loader import SHIPPED, load_policies
+from tests.support.builders import decide_dict, flight, hotel, with_fare
 
 AFTER = "2026-11-25T12:00:00Z"  # the frontline trips are long past: the fare rules keep most of it
 FRONTLINE_EVIDENCE = [{"waiver": "frontline-2020", "reference": "HOSP-1"}]

@@ -13,12 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from helpers import flight
-
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import SHIPPED, load_policies
+from tests.support.builders import flight
 
-EXTRA = Path(__file__).parent / "data" / "policies-extra"
+EXTRA = Path(__file__).parent.parent / "data" / "policies-extra"
 
 
 def policy_copy(target: Path) -> Path:

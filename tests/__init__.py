@@ -1,0 +1,1 @@
+"""refundctl's tests: a package, so that tests import shared code as ``tests.support.*``."""
