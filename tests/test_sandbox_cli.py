@@ -1,4 +1,9 @@
-"""``refundctl sandbox serve`` as a user runs it: a subprocess, signals, flags."""
+"""``refundctl sandbox serve`` as a user runs it: flags, and a real process for signals and live streams.
+
+Bad input fails before anything is served, so those tests run in-process through
+CliRunner; a subprocess is started only where the test needs one (signals,
+--print-config on stdout, stderr of a live server, restarts).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 
+from refundctl.cli.main import cli
 from refundctl.cli.sandbox import engine_quoter
 from refundctl.errors import ExitCode
 from refundctl.orders import load_orders
-from tests.support.sandbox import SANDBOX_ORDERS
+from tests.support.sandbox import SANDBOX_ORDERS, RunningSandbox
 
 REFUND = {"order_id": "ZA-1001", "amount": "100.00", "currency": "CNY"}
 
@@ -35,6 +42,14 @@ def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[st
         stderr=subprocess.PIPE,
         text=True,
         env=env or _env(),
+    )
+
+
+def _serve_in_process(*args: str) -> Result:
+    """``sandbox serve`` for input it must refuse before serving (it would block otherwise)."""
+    runner = CliRunner()
+    return runner.invoke(
+        cli, ["sandbox", "serve", "--orders", str(SANDBOX_ORDERS), *args], env={"REFUNDCTL_SANDBOX_TOKEN": None}
     )
 
 
@@ -129,20 +144,19 @@ def test_state_file_keeps_refunds_across_restarts(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
-    proc = _start(*args)
-    _, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == ExitCode.BAD_INPUT, stderr
-    assert message in stderr
-    assert "Traceback" not in stderr
-    assert stderr.startswith("refundctl: error:")
+    result = _serve_in_process(*args)
+    assert result.exit_code == ExitCode.BAD_INPUT, result.stderr
+    assert result.stdout == ""
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("refundctl: error:")
 
 
-def test_port_in_use_is_a_clear_error(served: tuple[subprocess.Popen[str], dict[str, Any]]) -> None:
-    port = served[1]["base_url"].rsplit(":", 1)[1]
-    proc = _start("--port", port)
-    _, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == ExitCode.BAD_INPUT
-    assert "cannot listen on 127.0.0.1" in stderr
+def test_port_in_use_is_a_clear_error(sandbox: RunningSandbox) -> None:
+    port = sandbox.base_url.rsplit(":", 1)[1]
+    result = _serve_in_process("--port", port)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "cannot listen on 127.0.0.1" in result.stderr
 
 
 def test_non_loopback_host_needs_the_flag_and_warns() -> None:
