@@ -1,54 +1,104 @@
-"""The shared pacing gate: rate, no bursts, a pause that holds everyone."""
+"""The shared pacing gate: rate, no bursts, a pause that holds everyone.
+
+The limiter runs on virtual time (its injectable ``clock`` and ``sleep``), so the
+figures are exact and the tests neither wait nor depend on the machine's load.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import heapq
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
 from refundctl.client import RateLimiter
 
+T = TypeVar("T")
 
-async def _starts(limiter: RateLimiter, n: int) -> list[float]:
+
+class VirtualTime:
+    """A clock that moves only when every task is asleep, straight to the earliest wake-up."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps = 0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + seconds, self.sleeps, wake))
+        await wake
+
+    def limiter(self, rate: float | None) -> RateLimiter:
+        return RateLimiter(rate, clock=self.clock, sleep=self.sleep)
+
+    def run(self, main: Coroutine[Any, Any, T]) -> T:
+        async def drive() -> T:
+            task = asyncio.ensure_future(main)
+            while True:
+                for _ in range(50):  # let every runnable task run up to its next sleep
+                    await asyncio.sleep(0)
+                if task.done():
+                    return task.result()
+                assert self._timers, "every task waits, and not on the clock"
+                when, _, wake = heapq.heappop(self._timers)
+                self.now = max(self.now, when)
+                wake.set_result(None)
+
+        return asyncio.run(drive())
+
+
+async def _starts(limiter: RateLimiter, time: VirtualTime, n: int) -> list[float]:
     starts: list[float] = []
 
     async def one() -> None:
         await limiter.acquire()
-        starts.append(time.monotonic())
+        starts.append(time.clock())
 
     await asyncio.gather(*(one() for _ in range(n)))
     return starts
 
 
 def test_never_more_than_the_rate() -> None:
-    starts = asyncio.run(_starts(RateLimiter(100), 30))
+    time = VirtualTime()
+    starts = time.run(_starts(time.limiter(100), time, 30))
     span = max(starts) - min(starts)
     assert span >= 29 / 100 * 0.95  # 30 starts at 100/s need at least 0.29 s
     gaps = sorted(b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False))
     assert gaps[len(gaps) // 2] >= 0.008  # evenly spaced, not bursts
+    assert gaps == pytest.approx([0.01] * 29)  # exactly one slot apart, never two in one slot
 
 
 def test_no_rate_means_no_wait() -> None:
-    t0 = time.monotonic()
-    asyncio.run(_starts(RateLimiter(None), 1000))
-    assert time.monotonic() - t0 < 0.5
+    time = VirtualTime()
+    starts = time.run(_starts(time.limiter(None), time, 1000))
+    assert max(starts) < 0.5
+    assert (time.sleeps, max(starts)) == (0, 0.0)
 
 
 def test_pause_holds_every_waiter_including_those_already_scheduled() -> None:
+    time = VirtualTime()
+
     async def scenario() -> list[float]:
-        limiter = RateLimiter(50)
-        t0 = time.monotonic()
-        task = asyncio.ensure_future(_starts(limiter, 10))
-        await asyncio.sleep(0.05)  # a few went out, the rest hold slots
+        limiter = time.limiter(50)
+        task = asyncio.ensure_future(_starts(limiter, time, 10))
+        await time.sleep(0.05)  # a few went out, the rest hold slots
         limiter.pause(0.3)
         starts = await task
-        return sorted(s - t0 for s in starts)
+        return sorted(starts)
 
-    starts = asyncio.run(scenario())
+    starts = time.run(scenario())
     early = [s for s in starts if s < 0.06]
     assert 1 <= len(early) < 10
     assert all(s >= 0.34 for s in starts[len(early) :])
+    assert early == pytest.approx([0.0, 0.02, 0.04])  # the slots before the pause at 0.05
+    assert starts[len(early)] == pytest.approx(0.35)  # the rest wait for the pause's end, then keep the rate
 
 
 def test_pause_never_shortens() -> None:
