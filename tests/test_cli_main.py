@@ -122,6 +122,7 @@ def test_every_commands_help_ends_with_examples(argv: list[str]) -> None:
     assert all(line.lstrip().startswith(("refundctl ", "cp ", "REFUNDCTL_TOKEN")) for line in tail[1:])
 
 
+@pytest.mark.slow
 def test_shell_completion_through_the_installed_entry_point_offers_adapters_and_commands() -> None:
     refundctl = str(Path(sys.executable).with_name("refundctl"))
 

@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from refundctl.errors import ExitCode
 from tests.support.builders import FLIGHT, write_jsonl
 from tests.support.sandbox import SandboxFactory
@@ -24,6 +26,9 @@ from tests.support.sandbox import SandboxFactory
 REFUNDCTL = str(Path(sys.executable).with_name("refundctl"))
 ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
 AS_OF = "2026-11-25T12:00:00Z"
+
+
+pytestmark = pytest.mark.slow  # real processes in real shell pipes
 
 
 def closed_pipe(tmp_path: Path, *args: str, token: str = "") -> tuple[int, str]:

@@ -47,6 +47,9 @@ CSV_HOSTILE = [
 ]  # fmt: skip
 
 
+pytestmark = pytest.mark.slow  # hundreds of generated order files through the CLI
+
+
 def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     yield path
     if isinstance(value, dict):

@@ -27,6 +27,9 @@ EXAMPLES = ROOT / "examples"
 AS_OF = "2026-11-25T12:00:00Z"
 
 
+pytestmark = pytest.mark.slow  # a real wheel install into a fresh virtualenv
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin/ folder of a fresh venv holding refundctl installed from a wheel of this checkout."""

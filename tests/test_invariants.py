@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -127,6 +128,7 @@ def check(decision: Decision) -> None:
                              "non_refundable": decision.non_refundable}  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(order=st.one_of(flights(), hotels()), hours=st.integers(0, 8 * 365 * 24))
 def test_amounts_add_up_for_every_order(order: dict[str, Any], hours: int) -> None:
@@ -139,6 +141,7 @@ def test_amounts_add_up_for_every_order(order: dict[str, Any], hours: int) -> No
     assert decision.to_dict() == decide(parsed, extra_policies(), START + timedelta(hours=hours)).to_dict()
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     order=flights(airports=("JFK", "LAX", "FRA", "CDG", "ATH", "RUN"), statuses=("cancelled", "changed", "scheduled")),

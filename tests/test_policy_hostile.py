@@ -154,6 +154,7 @@ ORDERS = [o for o in load_orders([str(EXAMPLES / "orders.jsonl"), str(EXAMPLES /
 INSTANTS = [datetime.fromisoformat(t) for t in ("2026-11-25T12:00:00+00:00", "2026-12-30T23:59:59+00:00")]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(untils=st.lists(DEADLINES, max_size=4), penalties=st.lists(PENALTIES, min_size=5, max_size=5))
 def test_any_fare_policy_validate_accepts_decides_every_example(

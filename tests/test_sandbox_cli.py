@@ -64,6 +64,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
         proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_print_config_serve_then_stop_cleanly(
     served: tuple[subprocess.Popen[str], dict[str, Any]], sig: signal.Signals
@@ -89,6 +90,7 @@ def test_print_config_serve_then_stop_cleanly(
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_generated_token_is_printed_once_on_stderr() -> None:
     proc = _start("--seed", "9")
     assert proc.stderr is not None
@@ -105,6 +107,7 @@ def test_generated_token_is_printed_once_on_stderr() -> None:
     assert token not in rest
 
 
+@pytest.mark.slow
 def test_token_from_the_environment_is_not_printed() -> None:
     proc = _start("--print-config", env=_env(REFUNDCTL_SANDBOX_TOKEN="env-token-123"))
     assert proc.stdout is not None
@@ -114,6 +117,7 @@ def test_token_from_the_environment_is_not_printed() -> None:
     assert "env-token-123" not in stderr
 
 
+@pytest.mark.slow
 def test_state_file_keeps_refunds_across_restarts(tmp_path: Path) -> None:
     state = str(tmp_path / "state.sqlite")
     ids = []
@@ -159,6 +163,7 @@ def test_port_in_use_is_a_clear_error(sandbox: RunningSandbox) -> None:
     assert "cannot listen on 127.0.0.1" in result.stderr
 
 
+@pytest.mark.slow
 def test_non_loopback_host_needs_the_flag_and_warns() -> None:
     proc = _start("--host", "0.0.0.0", "--allow-remote", "--print-config")
     assert proc.stdout is not None and proc.stderr is not None
@@ -178,6 +183,7 @@ def test_quote_as_of_prices_every_quote_at_that_instant() -> None:
     assert fixed(order, after_departure) != live(order, after_departure)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("print_config", [True, False])
 def test_a_sandbox_without_orders_says_so_on_stderr(print_config: bool) -> None:
     args = [sys.executable, "-m", "refundctl", "sandbox", "serve", *(["--print-config"] if print_config else [])]

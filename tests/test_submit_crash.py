@@ -21,6 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from refundctl.errors import ExitCode
 from refundctl.submit.journal import Journal
 from tests.support.builders import GOODWILL
@@ -28,6 +30,9 @@ from tests.support.sandbox import PAYMENTS_TOKEN
 
 TEMPLATE = json.loads((Path(__file__).parent / "data" / "sandbox_orders.json").read_text())[2]  # a hotel, full
 ORDERS = 150
+
+
+pytestmark = pytest.mark.slow  # real processes killed at random points, then rerun
 
 
 def _orders(tmp_path: Path) -> tuple[Path, list[str]]:
