@@ -547,9 +547,3 @@ def test_days_before_at_is_local_wall_clock_across_a_dst_change(tmp_path: Path) 
     assert d.outcome == "full"
     assert next_change(d) == ("2026-10-25T17:00:00Z", "560.00")
     assert decide_dict(order, "2026-10-25T17:00:01Z", policies).outcome == "partial"
-
-
-def test_decisions_are_deterministic() -> None:
-    a = decide_dict(two_segments(), "2026-12-02T08:00:00+08:00").to_dict()
-    b = decide_dict(two_segments(), "2026-12-02T08:00:00+08:00").to_dict()
-    assert a == b
