@@ -9,18 +9,34 @@ settings (see tests/support/sandbox.py), for example::
         box = sandbox_factory(drop_rate=0.5, seed=7)
         client = httpx.Client(base_url=box.base_url, headers=box.headers)
 
-Every server started is stopped when the test ends.
+Every server started is stopped when the test ends, and every response it sent is
+added to ``answered`` (the whole session's, for the OpenAPI coverage test, which runs
+last: ``pytest.mark.last``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.sandbox import RunningSandbox, SandboxFactory, start_sandbox
+from tests.support.sandbox import Answered, RunningSandbox, SandboxFactory, start_sandbox
+
+TESTS = Path(__file__).parent
+PARTIAL = pytest.StashKey[bool]()
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    # Leaving out slow tests still leaves the session whole enough for the tests that read all of it.
+    if any(item.get_closest_marker("slow") is None for item in items):
+        items[0].config.stash[PARTIAL] = True
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)  # stable: the rest keep their order
 
 
 @pytest.fixture(autouse=True)
@@ -31,12 +47,26 @@ def no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-config-home"))
 
 
+@pytest.fixture(scope="session")
+def answered() -> set[Answered]:
+    """Every response the in-process sandboxes sent during the session."""
+    return set()
+
+
 @pytest.fixture
-def sandbox_factory() -> Iterator[SandboxFactory]:
+def whole_session(request: pytest.FixtureRequest) -> bool:
+    """Whether this session runs every test (but perhaps the slow ones): not a file, a -k or a -m subset."""
+    config = request.config
+    paths = {(config.invocation_params.dir / arg).resolve() for arg in config.args}
+    return paths == {TESTS.resolve()} and not config.stash.get(PARTIAL, False)
+
+
+@pytest.fixture
+def sandbox_factory(answered: set[Answered]) -> Iterator[SandboxFactory]:
     running: list[RunningSandbox] = []
 
     def start(**options: Any) -> RunningSandbox:
-        box = start_sandbox(**options)
+        box = start_sandbox(record=answered.add, **options)
         running.append(box)
         return box
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from refundctl.sandbox.faults import FaultConfig, Faults, TokenBucket, parse_latency, parse_probability, parse_rate
-from tests.support.sandbox import RunningSandbox, SandboxFactory
-from tests.test_sandbox_api import REFUND, check, covers
+from tests.support.openapi import check
+from tests.support.sandbox import REFUND, RunningSandbox, SandboxFactory
 
 
 def test_parsers_accept_the_documented_forms() -> None:
@@ -76,7 +76,6 @@ REQUESTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
 ]
 
 
-@covers(*((op, 429, "rate_limited") for op, *_ in REQUESTS))
 def test_rate_limit_is_429_with_headers(sandbox_factory: SandboxFactory) -> None:
     box = sandbox_factory(rate_limit=3.0)
     with httpx.Client(base_url=box.base_url, headers=box.headers) as c:
@@ -98,7 +97,6 @@ def test_rate_limit_is_429_with_headers(sandbox_factory: SandboxFactory) -> None
 ERRORS = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable"}
 
 
-@covers(*((op, status, kind) for op, *_ in REQUESTS for status, kind in ERRORS.items()))
 def test_error_rate_answers_5xx_before_processing(sandbox_factory: SandboxFactory) -> None:
     box = sandbox_factory(error_rate=1.0, seed=3)
     seen: dict[str, set[int]] = {operation: set() for operation, *_ in REQUESTS}
