@@ -1,7 +1,7 @@
-"""Run as ``python -m tests.support.outputs AS_OF ORDERS...``: every output the determinism test compares.
+"""Run as ``python -m tests.support.outputs AS_OF[,AS_OF...] ORDERS...``: every output the determinism test compares.
 
-Prints one JSON object: for each orders file, ``check -o jsonl``'s exit code, stdout
-and stderr, and for each order id in it, ``explain -o json``'s. The test runs this in
+Prints one JSON object: at each instant, for each orders file, ``check -o jsonl``'s exit
+code, stdout and stderr, and for each order id in it, ``explain -o json``'s. The test runs this in
 two processes with different ``PYTHONHASHSEED`` and compares the two byte for byte.
 """
 
@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from refundctl.cli.main import cli
 
 
-def outputs(as_of: str, paths: list[str]) -> dict[str, tuple[int, str, str]]:
+def outputs(instants: list[str], paths: list[str]) -> dict[str, tuple[int, str, str]]:
     runner = CliRunner()
     runs: dict[str, tuple[int, str, str]] = {}
-    for path in paths:
+    for as_of, path in ((as_of, path) for as_of in instants for path in paths):
         argvs = [["check", path, "--as-of", as_of, "-o", "jsonl"]]
         with open(path, encoding="utf-8") as lines:
             ids = [orjson.loads(line)["id"] for line in lines if line.strip()]
@@ -31,4 +31,4 @@ def outputs(as_of: str, paths: list[str]) -> dict[str, tuple[int, str, str]]:
 
 
 if __name__ == "__main__":
-    json.dump(outputs(sys.argv[1], sys.argv[2:]), sys.stdout)
+    json.dump(outputs(sys.argv[1].split(","), sys.argv[2:]), sys.stdout)
