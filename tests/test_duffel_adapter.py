@@ -19,40 +19,31 @@ import pytest
 import respx
 from click.testing import CliRunner
 
-from refundctl.adapters import Connection, QuoteRejected, RefundRequest, open_adapter
+from refundctl.adapters import QuoteRejected, RefundRequest, open_adapter
 from refundctl.adapters.duffel import DuffelAdapter, rate_limit_wait
 from refundctl.cli.main import cli
 from refundctl.client import RateLimiter
 from refundctl.errors import ApiError, AuthError, TransportError
 from refundctl.submit import Pipeline, Settings
 from refundctl.submit.journal import Journal, Plan
+from tests.support.duffel import (
+    API,
+    CANCELLATION_ID,
+    CONFIRM,
+    CREATE,
+    ORDER_ID,
+    TOKEN,
+    cancellation,
+    connection,
+    fixture,
+)
 
-API = "https://api.duffel.com"
-TOKEN = "duffel_test_s3cret"
-DATA = Path(__file__).parent / "data" / "duffel"
-ORDER_ID = "ord_0000AZtUqd1tPKxEyMDkcJ"
-CANCELLATION_ID = "ore_00009qzZWzjDipIkqpaUAj"
 NOW = datetime(2026, 5, 1, 10, 5, tzinfo=UTC)  # the fixture cancellation expires at 10:15
 T = TypeVar("T")
 
 
-def fixture(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
-    return copy.deepcopy(body)
-
-
-def cancellation(**changes: Any) -> dict[str, Any]:
-    body = fixture("order_cancellation")
-    body["data"].update(changes)
-    return body
-
-
 ERRORS = fixture("errors")
 REQUEST = RefundRequest(ORDER_ID, Decimal("80.80"), "GBP", "rfk_1", quote_id=CANCELLATION_ID)
-
-
-def connection(limiter: RateLimiter | None = None) -> Connection:
-    return Connection(API, TOKEN, limiter or RateLimiter(None), max_attempts=3, backoff=0.001)
 
 
 def call(fn: Callable[[DuffelAdapter], Awaitable[T]], now: datetime = NOW, limiter: RateLimiter | None = None) -> T:
@@ -72,8 +63,6 @@ def api() -> Iterator[respx.MockRouter]:
         yield router
 
 
-CREATE = "/air/order_cancellations"
-CONFIRM = f"/air/order_cancellations/{CANCELLATION_ID}/actions/confirm"
 GET_CANCELLATION = f"/air/order_cancellations/{CANCELLATION_ID}"
 
 

@@ -29,7 +29,7 @@ from click.testing import CliRunner
 
 from refundctl.cli.main import cli
 from tests.support.builders import flight, hotel
-from tests.test_orders import FLIGHT_ROW, HOTEL_ROW, csv_text
+from tests.support.orders import FLIGHT_ROW, HOTEL_ROW, csv_text
 
 SEED = 20261125
 CASES = 120

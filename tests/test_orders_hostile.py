@@ -20,7 +20,7 @@ from refundctl.orders import FlightOrder, HotelOrder
 from refundctl.orders.ids import read_order_ids
 from refundctl.output import encode
 from tests.support.builders import flight, hotel
-from tests.test_orders import CSV_HEADER, FLIGHT_ROW, HOTEL_ROW, csv_text, only_problem, records
+from tests.support.orders import CSV_HEADER, FLIGHT_ROW, HOTEL_ROW, csv_text, only_problem, records
 
 AS_OF = "2026-11-25T08:00:00+08:00"
 FORMATS = ("table", "json", "jsonl", "csv")

@@ -25,7 +25,7 @@ from refundctl.submit.fetch import fetch_and_decide
 from refundctl.submit.journal import Journal
 from refundctl.submit.plan import idempotency_key
 from tests.support.builders import cli_env
-from tests.test_duffel_adapter import API, CONFIRM, CREATE, ORDER_ID, TOKEN, cancellation, connection, fixture
+from tests.support.duffel import API, CONFIRM, CREATE, ORDER_ID, TOKEN, cancellation, connection, fixture
 
 ORDER_IDS = ["ZA-1001", "ZA-1002", "HH-2001"]
 LATER = {"expires_at": "2099-01-01T00:00:00Z"}  # a cancellation that has not expired yet
