@@ -204,7 +204,8 @@ def test_a_schema_1_journal_is_migrated_with_every_row(tmp_path: Path) -> None:
     journal.mark_skipped("A")  # the new state is allowed in the migrated table
     journal.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert db.execute("SELECT count(*) FROM unsubmitted").fetchone()[0] == 0  # schema 4's table, empty
     db.close()
 
 

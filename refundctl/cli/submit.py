@@ -30,6 +30,7 @@ from refundctl.submit.run import (
     fetch_orders,
     plan_all,
     run_submit,
+    unsubmitted_of,
 )
 from refundctl.submit.run import dry_run as dry_run_fates
 
@@ -232,11 +233,12 @@ def submit(
         None if pay_target is None else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
     )
     settings = Settings(concurrency, verify_quote, tolerance, retry_failed, profile.default_service_level_days)
-    options = Options(yes, replan, rebind, resume_command(click.get_current_context(), journal))
+    options = Options(yes, replan, rebind, resume_command(click.get_current_context(), journal), str(shard or "0/1"))
     ask = _ask if _interactive() else None
     digests = sorted({digest for _, digest in decided})
     digest = digests[0] if len(digests) == 1 else None
-    done = run_submit(target, journal, today, plans, conn, settings, options, ask, pay, _note, digest)
+    unsubmitted = unsubmitted_of(decided, plans, refused)
+    done = run_submit(target, journal, today, plans, conn, settings, options, ask, pay, _note, digest, unsubmitted)
     rows = fates_in_order(decided, done.fates, refused)
     _report(rows, fmt, journal)
     if done.unreachable:

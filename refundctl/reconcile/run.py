@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from refundctl.money import ZERO, fmt
-from refundctl.submit.journal import PAYERS, Entry, Journal, Leg
+from refundctl.submit.journal import PAYERS, Entry, Journal, confirmed
 
 COLUMNS = (
     "order_id",
@@ -32,10 +32,6 @@ COLUMNS = (
     "note",
 )
 TOTAL_COLUMNS = ("payer", "currency", "orders", "decided", "confirmed", "difference")
-
-
-def confirmed(leg: Leg) -> Decimal:
-    return leg.sent_amount if leg.refund_status == "succeeded" and leg.sent_amount is not None else ZERO
 
 
 @dataclass(frozen=True, slots=True)

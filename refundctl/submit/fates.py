@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from refundctl.engine import Decision
 from refundctl.money import fmt
-from refundctl.submit.journal import Entry, Plan
+from refundctl.submit.journal import Entry, Plan, Unsubmitted
 
 COLUMNS = (
     "order_id",
@@ -96,21 +96,42 @@ def planned_legs(plan: Plan, state: str) -> tuple[LegFate, ...]:
 
 def fate_of_decision(decision: Decision, *, would_send: Plan | None = None, note: str | None = None) -> Fate:
     """An order that is not sent: not eligible, refused before sending (``note``), or (``would_send``) a dry run."""
-    fate = "would_send" if would_send else "not_sent" if note else "not_eligible"
+    if would_send is None:
+        d = decision
+        fate: Literal["not_eligible", "not_sent"] = "not_sent" if note else "not_eligible"
+        return fate_of_unsubmitted(Unsubmitted(d.order_id, fate, d.outcome, d.currency, d.refund, d.reason, note))
     return Fate(
         order_id=decision.order_id,
-        fate=fate,
+        fate="would_send",
         outcome=decision.outcome,
         currency=decision.currency,
         decided=decision.refund,
-        amount=decision.refund if would_send else None,
+        amount=decision.refund,
         quote=None,
         refund_id=None,
         status=None,
         attempts=0,
-        idempotency_key=would_send.idempotency_key if would_send else None,
-        note="" if would_send else (note or decision.reason or f"outcome {decision.outcome} is not submitted"),
-        legs=planned_legs(would_send, "would_send") if would_send else (),
+        idempotency_key=would_send.idempotency_key,
+        note="",
+        legs=planned_legs(would_send, "would_send"),
+    )
+
+
+def fate_of_unsubmitted(order: Unsubmitted) -> Fate:
+    """An order not sent (not eligible, or refused before sending), as decided or as a journal recorded it."""
+    return Fate(
+        order_id=order.order_id,
+        fate=order.fate,
+        outcome=order.outcome,
+        currency=order.currency,
+        decided=order.decided,
+        amount=None,
+        quote=None,
+        refund_id=None,
+        status=None,
+        attempts=0,
+        idempotency_key=None,
+        note=order.note or order.reason or f"outcome {order.outcome} is not submitted",
     )
 
 

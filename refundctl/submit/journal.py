@@ -61,7 +61,7 @@ from typing import Any, Literal
 from refundctl.errors import JournalError
 
 APPLICATION_ID = 0x52464E44  # "RFND": tells our journals from any other SQLite file
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 State = Literal["planned", "sent", "accepted", "rejected", "failed", "skipped", "manual"]
 Payer = Literal["supplier", "platform"]
 PAYERS: tuple[Payer, ...] = ("supplier", "platform")
@@ -131,7 +131,22 @@ DROP TABLE refunds_1;
 _FROM_2 = (
     "ALTER TABLE refunds ADD COLUMN due_by_provisional INTEGER NOT NULL DEFAULT 0 CHECK (due_by_provisional IN (0, 1));"
 )
+# Schema 4: every input order that is not journaled as a refund (not eligible, or refused before sending), with
+# its outcome and reason, so that a report counts every order a run decided; journals of schema 3 had none.
+_FROM_3 = """
+CREATE TABLE unsubmitted (
+    order_id TEXT PRIMARY KEY,
+    fate TEXT NOT NULL CHECK (fate IN ('not_eligible', 'not_sent')),
+    outcome TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    decided TEXT NOT NULL,
+    reason TEXT,
+    note TEXT,
+    decided_at TEXT NOT NULL
+);
+"""
 _TABLES: dict[Payer, str] = {"supplier": "refunds", "platform": "platform_legs"}
+_ALL_TABLES = frozenset({"meta", "refunds", "platform_legs", "unsubmitted"})
 
 
 def _now() -> datetime:
@@ -174,6 +189,20 @@ class Plan:
     def decided(self) -> Decimal:
         """The whole refund decided: every leg's amount."""
         return self.amount + (self.platform.amount if self.platform else Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubmitted:
+    """An input order not journaled as a refund: not eligible (its outcome is not submitted), or refused before
+    anything was sent (``not_sent``, ``note`` says why); kept with its outcome and reason for reports."""
+
+    order_id: str
+    fate: Literal["not_eligible", "not_sent"]
+    outcome: str
+    currency: str
+    decided: Decimal
+    reason: str | None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -429,6 +458,10 @@ def _damaged(exc: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 class Journal:
     """A journal file; ``Journal.open`` creates it or checks it is ours."""
 
@@ -534,23 +567,23 @@ class Journal:
     def _prepare(db: sqlite3.Connection, path: Path, *, create: bool) -> None:
         app_id = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = _tables(db)
         if app_id == 0 and not tables and create:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} {_FROM_2} PRAGMA application_id={APPLICATION_ID}; "
+                f"BEGIN IMMEDIATE; {_SCHEMA} {_FROM_2} {_FROM_3} PRAGMA application_id={APPLICATION_ID}; "
                 f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
-            tables = {"meta", "refunds", "platform_legs"}
+            tables = set(_ALL_TABLES)
         elif app_id != APPLICATION_ID:
             raise JournalError(f"{path} is an SQLite file but not a refundctl journal; pass another --journal")
-        elif version in (1, 2):
-            steps = (_FROM_1 if version == 1 else "") + _FROM_2
+        elif version in (1, 2, 3):
+            steps = (_FROM_1 if version == 1 else "") + (_FROM_2 if version < 3 else "") + _FROM_3
             db.executescript(f"BEGIN IMMEDIATE; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
-            tables = {"meta", "refunds", "platform_legs"}
+            tables = _tables(db)
         elif version != SCHEMA_VERSION:
             raise JournalError(f"{path} has journal schema {version}; this refundctl reads schema {SCHEMA_VERSION}")
-        missing = sorted({"meta", "refunds", "platform_legs"} - tables)
+        missing = sorted(_ALL_TABLES - tables)
         if missing:
             raise JournalError(f"journal damaged: {path}: its table(s) {', '.join(missing)} are gone")
         # A corrupt page or a truncated file: found now, before anything is planned or sent, not halfway.
@@ -683,10 +716,67 @@ class Journal:
 
     # -- writing: each call is one committed transaction ------------------------------
 
-    def plan(self, plans: Iterable[Plan]) -> int:
-        """Insert the plans of orders not yet journaled, all in one transaction; returns how many."""
+    def plan(self, plans: Iterable[Plan], unsubmitted: Iterable[Unsubmitted] = ()) -> int:
+        """Insert the plans of orders not yet journaled, all in one transaction; returns how many.
+
+        ``unsubmitted``: the run's other input orders, recorded (as decided now) in the same transaction
+        unless journaled as refunds; an order planned now is no longer one of them."""
         with self._errors("cannot plan"), self._transaction():
-            return self._insert(list(plans))
+            planned = list(plans)
+            inserted = self._insert(planned)
+            self._db.executemany("DELETE FROM unsubmitted WHERE order_id = ?", ((p.order_id,) for p in planned))
+            now = _iso(self._clock())
+            self._db.executemany(
+                "INSERT OR REPLACE INTO unsubmitted (order_id, fate, outcome, currency, decided, reason, note, "
+                "decided_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM refunds WHERE order_id = ?)",
+                (
+                    (u.order_id, u.fate, u.outcome, u.currency, str(u.decided), u.reason, u.note, now, u.order_id)
+                    for u in unsubmitted
+                ),
+            )
+            return inserted
+
+    def unsubmitted(self) -> list[Unsubmitted]:
+        """The recorded input orders not journaled as refunds, by order id."""
+        with self._reading("unsubmitted"):
+            rows = self._db.execute(
+                "SELECT order_id, fate, outcome, currency, decided, reason, note FROM unsubmitted ORDER BY order_id"
+            ).fetchall()
+        out = []
+        for row in rows:
+            try:
+                out.append(
+                    Unsubmitted(
+                        _read(row, "order_id", _text, null=False),
+                        _read(row, "fate", _text, null=False),
+                        _read(row, "outcome", _text, null=False),
+                        _read(row, "currency", _text, null=False),
+                        _read(row, "decided", _amount, null=False),
+                        _read(row, "reason", _text),
+                        _read(row, "note", _text),
+                    )
+                )
+            except _Cell as exc:
+                where = f"order {str(row['order_id'])[:60]!r}"
+                raise JournalError(f"journal damaged: {self.path}: table unsubmitted: {where}: {exc}") from None
+        return out
+
+    def add_shard(self, shard: str) -> None:
+        """Record that a run took shard ``shard`` (``K/N``; ``0/1`` unsharded) of its input into this journal."""
+        shards = self.shards()
+        if shard not in shards:
+            self.set_meta("shards", json.dumps([*shards, shard]))
+
+    def shards(self) -> list[str]:
+        """The shards runs took into this journal (``K/N``), first first; empty for journals before schema 4."""
+        text = self.meta("shards")
+        try:
+            value = [] if text is None else json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise JournalError(f"journal damaged: {self.path}: table meta: shards: {str(text)[:40]!r} is not a list")
+        return value
 
     def replan(self, plans: Mapping[str, Plan | None]) -> int:
         """Plan these orders anew (None: no longer submitted), in one transaction; returns how many changed.
@@ -867,6 +957,16 @@ class Journal:
             (status, json.dumps(answer), _iso(self._clock())),
             payer,
         )
+
+
+def confirmed(leg: LegState) -> Decimal:
+    """What the provider confirmed of a leg: the amount it accepted, once it reports the refund succeeded."""
+    return leg.sent_amount if leg.refund_status == "succeeded" and leg.sent_amount is not None else Decimal(0)
+
+
+def overdue(plan: Plan, leg: LegState, as_of: datetime) -> bool:
+    """A leg is overdue once its order's due date has passed and its money has not arrived (succeeded)."""
+    return plan.due_by is not None and as_of.date() > plan.due_by and leg.refund_status != "succeeded"
 
 
 def unsent(entry: Entry) -> bool:

@@ -29,7 +29,7 @@ from refundctl.output.progress import Progress
 from refundctl.policy.loader import load_policies
 from refundctl.submit.fates import UNDONE, Fate, fate_of_decision, fate_of_entry
 from refundctl.submit.fetch import Decided, fetch_and_decide
-from refundctl.submit.journal import Entry, Journal, Plan, unsent
+from refundctl.submit.journal import Entry, Journal, Plan, Unsubmitted, unsent
 from refundctl.submit.legs import platform_totals
 from refundctl.submit.pipeline import Pipeline, Settings, retried
 from refundctl.submit.plan import plan_for
@@ -88,6 +88,25 @@ def plan_all(decided: Sequence[Decided], references: Mapping[str, str]) -> dict[
 def dry_run(decided: Sequence[Decided], plans: Mapping[str, Plan], refused: Mapping[str, str]) -> list[Fate]:
     """What a run would do: every decision's fate, with the legs a submittable one would send."""
     return [fate_of_decision(d, would_send=plans.get(d.order_id), note=refused.get(d.order_id)) for d, _ in decided]
+
+
+def unsubmitted_of(
+    decided: Sequence[Decided], plans: Mapping[str, Plan], refused: Mapping[str, str]
+) -> list[Unsubmitted]:
+    """The decided orders not to be sent (not eligible, or refused before sending), as the journal records them."""
+    return [
+        Unsubmitted(
+            d.order_id,
+            "not_sent" if d.order_id in refused else "not_eligible",
+            d.outcome,
+            d.currency,
+            d.refund,
+            d.reason,
+            refused.get(d.order_id),
+        )
+        for d, _ in decided
+        if d.order_id not in plans
+    ]
 
 
 def totals(amounts: Sequence[tuple[Decimal, str]]) -> str:
@@ -160,6 +179,7 @@ class Options:
     replan: bool = False  # plan anew the unsent orders whose decision changed
     rebind: bool = False  # the journal's API is the same API at a new URL
     resume: str = ""  # the command that resumes this run (said on Ctrl-C)
+    shard: str = "0/1"  # the shard of the input this run takes (K/N), recorded in the journal for reports
 
 
 def amounts(plan: Plan | None) -> str:
@@ -227,6 +247,7 @@ def run_submit(
     payments: Payments | None = None,
     note: Callable[[str], None] = lambda line: None,
     digest: str | None = None,
+    unsubmitted: Sequence[Unsubmitted] = (),
 ) -> Submitted:
     """Journal the plans, then send what is due; every fate by order id.
 
@@ -235,7 +256,8 @@ def run_submit(
     order already in the journal follows its journaled plan even when today's decision would not
     submit it: in flight, it is resent; done, it is reported as done. An unsent order whose
     decision changed is refused with both amounts unless ``options.replan``; one that sent
-    anything keeps its plan (``note`` says so). ``digest`` (the policies') is bound to the journal.
+    anything keeps its plan (``note`` says so). ``digest`` (the policies') is bound to the journal, and so is
+    ``options.shard``; ``unsubmitted`` (the other input orders, with their outcomes) is recorded with the plans.
     ``note`` gets a line for each thing worth saying.
     """
     journal = Journal.open(journal_path, lock=True)
@@ -269,7 +291,8 @@ def run_submit(
         if replanned:
             journal.replan(replanned)
             note(f"replanned {len(replanned)} unsent order(s) from today's decision (--replan)")
-        journal.plan(fresh.values())  # one transaction, before any request
+        journal.add_shard(options.shard)
+        journal.plan(fresh.values(), unsubmitted)  # one transaction, before any request
         if settings.retry_failed:
             _say_retried(resumed, settings, note)
         known = {e.order_id: e for e in journal.entries()}

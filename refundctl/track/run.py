@@ -15,7 +15,7 @@ from refundctl.config import PaymentsTarget, Target
 from refundctl.errors import ApiError, AuthError, JournalError
 from refundctl.money import fmt
 from refundctl.output.progress import Progress
-from refundctl.submit.journal import Entry, Journal, Leg
+from refundctl.submit.journal import Entry, Journal, Leg, overdue
 
 Connect = Callable[[str | None, str | None], tuple[Target, Connection]]  # the journal's api and adapter
 Payments = tuple[PaymentsTarget, Connection]
@@ -57,7 +57,6 @@ def track_rows(entry: Entry, as_of: datetime) -> list[dict[str, Any]]:
     for leg in entry.legs:
         amount = leg.sent_amount if leg.sent_amount is not None else leg.amount
         since = leg.sent_at or leg.created_at
-        overdue = plan.due_by is not None and as_of.date() > plan.due_by and leg.refund_status != "succeeded"
         rows.append(
             {
                 "order_id": plan.order_id,
@@ -70,7 +69,7 @@ def track_rows(entry: Entry, as_of: datetime) -> list[dict[str, Any]]:
                 "age_days": max(0, (as_of - since).days),
                 "due_by": None if plan.due_by is None else plan.due_by.isoformat(),
                 "due_by_provisional": plan.due_by_provisional,
-                "overdue": overdue,
+                "overdue": overdue(plan, leg, as_of),
                 "note": leg.error,
             }
         )
