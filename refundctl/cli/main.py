@@ -25,6 +25,7 @@ COMMANDS = {
     "smoke": ("refundctl.cli.smoke:smoke", "Smoke-test a supplier API on one order, fetch to track."),
     "submit": ("refundctl.cli.submit:submit", "Submit the refund of every eligible order in ORDERS."),
     "track": ("refundctl.cli.track:track", "List submitted refunds, their due dates and the overdue ones."),
+    "report": ("refundctl.cli.report:report", "Merge submit journals (one per shard) into one report."),
     "reconcile": (
         "refundctl.cli.reconcile:reconcile_command",
         "Each order's decided refund against what each payer's provider confirmed.",
