@@ -27,8 +27,9 @@ Exception tree (every class is defined here; other modules import them from here
 Where commands differ, they ask different questions: ``submit`` exits 6 only when no leg it
 sent got any answer (the API never answered), and 3 when a batch is partly done (the rows say
 which refunds failed), where ``smoke``, trying one order, exits 6 for any supplier error;
-``track --sync`` exits 3 when some legs could not be asked. Journal problems (another API,
-in use, damaged, planned with other amounts) are 2 like every other input.
+``track --sync`` exits 3 when some legs could not be asked; ``report`` exits 5 whenever a leg
+is overdue. Journal problems (another API, in use, damaged, planned with other amounts, journals
+a report refuses to merge) are 2 like every other input.
 
 Exceptions private to one module (``engine.windows.Unpriceable``,
 ``engine.fare_rules.RuleError``, ``client._retry.RetryableStatus``, ``submit.pipeline._Mismatch``,
@@ -77,7 +78,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # usage error, invalid orders, policies or configuration
     PARTIAL = 3  # a batch ran but some refunds (or legs) failed, were rejected, or are left to pay by hand
     AUTH = 4  # the API refused our credentials
-    OVERDUE = 5  # track --overdue found refunds past their due date
+    OVERDUE = 5  # track --overdue found refunds past their due date; report: a leg is overdue
     SUPPLIER = 6  # the supplier API answered with an error, or never answered
     MISMATCH = 7  # the supplier's refund amount differs from our decision; reconcile: confirmed legs differ
     TIMEOUT = 8  # waited for a final state and ran out of time
