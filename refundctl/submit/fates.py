@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -96,21 +96,15 @@ def planned_legs(plan: Plan, state: str) -> tuple[LegFate, ...]:
 
 def fate_of_decision(decision: Decision, *, would_send: Plan | None = None, note: str | None = None) -> Fate:
     """An order that is not sent: not eligible, refused before sending (``note``), or (``would_send``) a dry run."""
+    d = decision
+    fate: Literal["not_eligible", "not_sent"] = "not_sent" if note else "not_eligible"
+    unsent = fate_of_unsubmitted(Unsubmitted(d.order_id, fate, d.outcome, d.currency, d.refund, d.reason, note))
     if would_send is None:
-        d = decision
-        fate: Literal["not_eligible", "not_sent"] = "not_sent" if note else "not_eligible"
-        return fate_of_unsubmitted(Unsubmitted(d.order_id, fate, d.outcome, d.currency, d.refund, d.reason, note))
-    return Fate(
-        order_id=decision.order_id,
+        return unsent
+    return replace(
+        unsent,
         fate="would_send",
-        outcome=decision.outcome,
-        currency=decision.currency,
-        decided=decision.refund,
-        amount=decision.refund,
-        quote=None,
-        refund_id=None,
-        status=None,
-        attempts=0,
+        amount=d.refund,
         idempotency_key=would_send.idempotency_key,
         note="",
         legs=planned_legs(would_send, "would_send"),
