@@ -25,9 +25,9 @@ from .options import as_of_option, examples, policies_option
 )
 @policies_option
 @as_of_option
-@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("-o", "--output", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people; json for tools.")  # fmt: skip
-def explain(order_id: str, orders_file: str, policy_dir: Path | None, as_of: datetime, fmt: str) -> None:
+def explain(order_id: str, orders_file: str, policy_dir: Path | None, as_of: datetime, output_format: str) -> None:
     """Explain one order's decision: windows, amounts, overrides.
 
     For ORDER_ID: windows in UTC and local time, amounts and rounding, waivers and
@@ -48,7 +48,7 @@ def explain(order_id: str, orders_file: str, policy_dir: Path | None, as_of: dat
         missing = Problem(orders_file, None, "id", f"no valid order {order_id!r} among the {count} record(s) read")
         raise InputError([missing, *bad])
     data = build(found, policies, as_of)
-    if fmt == "json":
+    if output_format == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(render_text(data), nl=False)

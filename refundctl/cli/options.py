@@ -20,6 +20,13 @@ from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER
 from refundctl.orders.shards import Shard, parse_shard
 from refundctl.output import FORMATS
 
+journal_to_read_option = click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Journal to read (default: the one *.journal.sqlite in the current directory).",
+)
+
 
 def examples(*commands: str) -> str:
     """A command's help epilog: one or two examples, kept as written (click's \\b)."""
@@ -157,7 +164,7 @@ def output_option(default: str = "table") -> Callable[[F], F]:
     return click.option(
         "-o",
         "--output",
-        "fmt",
+        "output_format",
         type=click.Choice(FORMATS),
         default=default,
         show_default=True,

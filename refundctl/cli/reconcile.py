@@ -12,7 +12,7 @@ from refundctl.output import render
 from refundctl.reconcile import COLUMNS, TOTAL_COLUMNS, reconcile_journal, totals
 from refundctl.track import find_journal
 
-from .options import examples, output_option
+from .options import examples, journal_to_read_option, output_option
 
 
 @click.command(
@@ -22,15 +22,10 @@ from .options import examples, output_option
         "refundctl reconcile --journal run.journal.sqlite --totals -o csv",
     ),
 )
-@click.option(
-    "--journal",
-    "journal_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Journal to read (default: the one *.journal.sqlite in the current directory).",
-)
+@journal_to_read_option
 @click.option("--totals", "only_totals", is_flag=True, help="Print only the totals per payer and currency.")
 @output_option()
-def reconcile_command(journal_path: Path | None, only_totals: bool, fmt: str) -> None:
+def reconcile_command(journal_path: Path | None, only_totals: bool, output_format: str) -> None:
     """Each order's decided refund against what each payer's provider confirmed.
 
     A leg is confirmed by the amount its provider accepted once the refund succeeded
@@ -41,9 +36,9 @@ def reconcile_command(journal_path: Path | None, only_totals: bool, fmt: str) ->
     orders = reconcile_journal(journal_path or find_journal(Path.cwd()))
     summary = totals(orders)
     if only_totals:
-        render(summary, fmt, sys.stdout, columns=TOTAL_COLUMNS)
+        render(summary, output_format, sys.stdout, columns=TOTAL_COLUMNS)
     else:
-        render((o.to_row() for o in orders), fmt, sys.stdout, columns=COLUMNS)
+        render((o.to_row() for o in orders), output_format, sys.stdout, columns=COLUMNS)
         sys.stdout.flush()
         render(summary, "table", sys.stderr, columns=TOTAL_COLUMNS)
     differ = [o for o in orders if o.difference != 0]

@@ -42,7 +42,7 @@ SHOWN_REASONS = 5  # review reasons in the summary on stderr; --section reasons 
 )
 @as_of_option_with("Judge lateness at this instant.")
 @output_option()
-def report(journals: tuple[Path, ...], section: str, allow_mixed: bool, as_of: datetime, fmt: str) -> None:
+def report(journals: tuple[Path, ...], section: str, allow_mixed: bool, as_of: datetime, output_format: str) -> None:
     """Merge submit journals (one per shard) into one report.
 
     Every order the runs took: the share decided and settled without a person,
@@ -55,7 +55,7 @@ def report(journals: tuple[Path, ...], section: str, allow_mixed: bool, as_of: d
     refused, missing or damaged.
     """
     merged = load_report(journals, allow_mixed=allow_mixed)
-    render(merged.rows(section, as_of), fmt, sys.stdout, columns=SECTIONS[section])
+    render(merged.rows(section, as_of), output_format, sys.stdout, columns=SECTIONS[section])
     sys.stdout.flush()
     if section == "summary":
         reasons = merged.review_reasons()

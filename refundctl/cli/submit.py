@@ -175,7 +175,7 @@ def submit(
     shard: Shard | None,
     dry_run: bool,
     yes: bool,
-    fmt: str,
+    output_format: str,
 ) -> None:
     """Submit the refund of every eligible order in ORDERS.
 
@@ -225,7 +225,7 @@ def submit(
     refused = unsendable(submittable, provider)
     plans = {oid: plan for oid, plan in submittable.items() if oid not in refused}
     if dry_run or link is None:
-        _report(dry_run_fates(decided, plans, refused), fmt, None)
+        _report(dry_run_fates(decided, plans, refused), output_format, None)
         return
     target, conn = link
     # The provider is paced on its own: its rate limits are not the supplier's.
@@ -240,7 +240,7 @@ def submit(
     unsubmitted = unsubmitted_of(decided, plans, refused)
     done = run_submit(target, journal, today, plans, conn, settings, options, ask, pay, _note, digest, unsubmitted)
     rows = fates_in_order(decided, done.fates, refused)
-    _report(rows, fmt, journal)
+    _report(rows, output_format, journal)
     if done.unreachable:
         raise CommandFailed(
             ExitCode.SUPPLIER,

@@ -21,6 +21,7 @@ from .options import (
     concurrency_option,
     connection_options,
     examples,
+    journal_to_read_option,
     output_option,
     payments_options,
 )
@@ -32,12 +33,7 @@ from .options import (
         "refundctl track --journal run.journal.sqlite --overdue || page-the-on-call",
     )
 )
-@click.option(
-    "--journal",
-    "journal_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Journal to read (default: the one *.journal.sqlite in the current directory).",
-)
+@journal_to_read_option
 @click.option("--sync", is_flag=True, help="Ask the API for the state of every refund not yet final, and record it.")
 @click.option(
     "--overdue",
@@ -58,7 +54,7 @@ def track(
     connection: ConnectionFlags,
     payments: PaymentsFlags,
     concurrency: int,
-    fmt: str,
+    output_format: str,
 ) -> None:
     """List submitted refunds, their due dates and the overdue ones.
 
@@ -87,7 +83,7 @@ def track(
     journal = journal_path or find_journal(Path.cwd())
     rows, problems = follow(journal, as_of, connect if sync else None, connect_payments)
     overdue = [r for r in rows if r["overdue"]]
-    render(overdue if only_overdue else rows, fmt, sys.stdout, columns=COLUMNS)
+    render(overdue if only_overdue else rows, output_format, sys.stdout, columns=COLUMNS)
     sys.stdout.flush()
     for problem in problems:
         click.echo(f"refundctl: could not sync {problem}", err=True)
