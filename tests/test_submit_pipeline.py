@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -12,50 +11,10 @@ from typing import Any
 
 import pytest
 
-from refundctl.adapters.base import Quote, RefundRequest, RefundState
 from refundctl.errors import ApiError, AuthError, QuoteRejected, TransportError
 from refundctl.submit import Pipeline, Settings, idempotency_key
 from refundctl.submit.journal import Journal, Plan
-
-
-@dataclass
-class FakeSupplier:
-    """Answers from scripts; records every request."""
-
-    quotes: dict[str, str] = field(default_factory=dict)  # order -> quoted amount
-    failures: dict[str, list[Exception]] = field(default_factory=dict)  # order -> errors to raise first
-    supports_quotes: bool = True
-    sent: list[RefundRequest] = field(default_factory=list)
-    quoted: list[str] = field(default_factory=list)
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-    async def fetch_order(self, order_id: str) -> dict[str, Any]:
-        return {"id": order_id}
-
-    async def quote(self, order_id: str) -> Quote:
-        self.quoted.append(order_id)
-        return Quote(f"q_{len(self.quoted)}", order_id, Decimal(self.quotes.get(order_id, "10.00")), "CNY", None)
-
-    async def submit_refund(self, request: RefundRequest) -> RefundState:
-        self.sent.append(request)
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(0.001)
-            pending = self.failures.get(request.order_id)
-            if pending:
-                raise pending.pop(0)
-            body = {"id": f"rf_{request.order_id}", "status": "pending"}
-            return RefundState(f"rf_{request.order_id}", request.order_id, request.amount, "CNY", "pending", None, body)
-        finally:
-            self.in_flight -= 1
-
-    async def get_refund(self, refund_id: str) -> RefundState:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        return None
+from tests.support.suppliers import FakeSupplier
 
 
 def plan(order_id: str, amount: str = "10.00") -> Plan:

@@ -20,7 +20,7 @@ from refundctl.errors import ApiError, AuthError, TransportError
 from refundctl.submit import Pipeline, Settings
 from refundctl.submit.journal import Journal, Plan, PlatformPlan
 from refundctl.submit.plan import idempotency_key, plan_for, platform_key
-from tests.test_submit_pipeline import FakeSupplier
+from tests.support.suppliers import FakeSupplier
 
 
 @dataclass
