@@ -258,3 +258,25 @@ def test_without_a_regulation_deadline_an_order_is_due_from_its_first_send(tmp_p
     assert due == {"A": date(2026, 4, 16), "REG": date(2026, 3, 10), "GW": date(2026, 4, 9)}
     assert j.get("A").sent_at == datetime(2026, 4, 2, 8, 0, tzinfo=UTC)  # type: ignore[union-attr]
     j.close()
+
+
+def test_a_journal_another_run_created_a_moment_ago_is_opened_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submits started together both find no journal; the one that loses the race to create
+    the file opens it (and the lock then decides who goes on) instead of failing with 'File exists'."""
+    path = tmp_path / "orders.journal.sqlite"
+    first = Journal.open(path, lock=True)
+    first.close()
+    real_stat = Path.stat
+
+    def not_there_yet(self: Path, **kwargs: object) -> os.stat_result:
+        if self == path:
+            raise FileNotFoundError(path)  # as the other run saw it, just before it created the file
+        return real_stat(self, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "stat", not_there_yet)
+    second = Journal.open(path, lock=True)
+    monkeypatch.undo()
+    assert second.path == path
+    second.close()

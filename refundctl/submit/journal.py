@@ -525,11 +525,14 @@ class Journal:
         return journal
 
     @staticmethod
-    def _create(path: Path) -> int:
+    def _create(path: Path) -> int | None:
         """A new journal file, 0600: it holds order ids, amounts and provider ids (SQLite's -wal and -shm
-        files take the same mode)."""
+        files take the same mode). None when another run created it at the same moment: it is then
+        opened as an existing journal, and its lock decides which run goes on."""
         try:
             return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return None
         except OSError as exc:
             raise JournalError(f"cannot create journal {path}: {exc.strerror or exc}") from None
 
