@@ -223,21 +223,34 @@ _OPTIONS = (
 _FIELDS = ("api", "profile_name", "adapter", "token_file", "timeout", "max_attempts", "max_time")
 
 
-def connection_options(f: F) -> F:
-    """Add the connection flags; the command receives them as ``connection: ConnectionFlags``."""
+def _grouped(
+    options: tuple[Callable[[Any], Any], ...], fields: dict[str, str], name: str, flags: str
+) -> Callable[[F], F]:
+    """Add ``options`` to a command, which receives their values as one object: ``name=Flags(...)``.
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # Imported here: it brings in the HTTP clients, which `check` and `policy` never need.
-        from .connection import ConnectionFlags  # noqa: PLC0415 - see above
+    ``fields`` maps each option's parameter to the Flags field; ``flags`` names the class in
+    ``.connection``, imported only when the command runs: it brings in the HTTP clients,
+    which `check` and `policy` never need.
+    """
 
-        flags = ConnectionFlags(**{name: kwargs.pop(name) for name in _FIELDS})
-        return f(*args, connection=flags, **kwargs)
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from . import connection  # noqa: PLC0415 - see above
 
-    command: Any = wrapper
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return command  # type: ignore[no-any-return]
+            values = {field: kwargs.pop(param) for param, field in fields.items()}
+            return f(*args, **{name: getattr(connection, flags)(**values)}, **kwargs)
+
+        command: Any = wrapper
+        for option in reversed(options):
+            command = option(command)
+        return command  # type: ignore[no-any-return]
+
+    return decorate
+
+
+# The connection flags; the command receives them as ``connection: ConnectionFlags``.
+connection_options = _grouped(_OPTIONS, {f: f for f in _FIELDS}, "connection", "ConnectionFlags")
 
 
 _PAYMENTS_OPTIONS = (
@@ -259,19 +272,10 @@ _PAYMENTS_OPTIONS = (
 )
 
 
-def payments_options(f: F) -> F:
-    """Add the payments flags; the command receives them as ``payments: PaymentsFlags``."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .connection import PaymentsFlags  # noqa: PLC0415 - as in connection_options
-
-        flags = PaymentsFlags(
-            kwargs.pop("payments_provider"), kwargs.pop("payments_api"), kwargs.pop("payments_token_file")
-        )
-        return f(*args, payments=flags, **kwargs)
-
-    command: Any = wrapper
-    for option in reversed(_PAYMENTS_OPTIONS):
-        command = option(command)
-    return command  # type: ignore[no-any-return]
+# The payments flags; the command receives them as ``payments: PaymentsFlags``.
+payments_options = _grouped(
+    _PAYMENTS_OPTIONS,
+    {"payments_provider": "provider", "payments_api": "api", "payments_token_file": "token_file"},
+    "payments",
+    "PaymentsFlags",
+)
