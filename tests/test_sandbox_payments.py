@@ -189,3 +189,27 @@ def test_the_adapter_through_dropped_and_failed_requests_creates_one_refund(
     assert first.id == again.id and found is not None and found.id == first.id
     assert first.amount == Decimal("12.34") and again.existing
     assert [r.amount for r in box.ledger.refunds_of(INTENT)] == [1234]
+
+
+def test_state_file_keeps_payment_refunds_and_keys_across_restarts(
+    sandbox_factory: SandboxFactory, orders: Path, tmp_path: Path
+) -> None:
+    """With --state, a restarted sandbox still knows the platform's refunds: the journal's keys replay them, lookups
+    find them, and the payment's balance counts them (a rerun after a restart never refunds twice)."""
+    state = tmp_path / "state.sqlite"
+    first = sandbox_factory(orders=[orders], state=state, settle_after=0)
+    with httpx.Client(base_url=first.payments_url, headers=first.payments_headers, timeout=5) as client:
+        created = refund(client, "pk_1", amount="100000").json()
+        refused = error_of(refund(client, "pk_2", amount="30000"), 400)  # 120000 captured, 20000 left
+        assert refused["code"] == "amount_too_large"
+    first.stop()
+    again = sandbox_factory(orders=[orders], state=state, settle_after=0)
+    with httpx.Client(base_url=again.payments_url, headers=again.payments_headers, timeout=5) as client:
+        replayed = refund(client, "pk_1", amount="100000")
+        assert replayed.headers["Idempotent-Replayed"] == "true" and replayed.json() == created
+        assert error_of(refund(client, "pk_2", amount="30000"), 400) == refused  # an error answer binds its key too
+        assert client.get(f"/v1/refunds/{created['id']}").json()["status"] == "succeeded"
+        listed = client.get("/v1/refunds", params={"payment_intent": INTENT}).json()["data"]
+        assert [r["id"] for r in listed] == [created["id"]]
+        assert error_of(refund(client, "pk_3", amount="20001"), 400)["code"] == "amount_too_large"
+        assert refund(client, "pk_4", amount="20000").status_code == 200

@@ -26,6 +26,7 @@ from refundctl.sandbox.app import Quoter, SandboxSettings, create_app
 from refundctl.sandbox.faults import FaultConfig, parse_latency, parse_probability, parse_rate
 from refundctl.sandbox.payments import PREFIX as PAYMENTS_PREFIX
 from refundctl.sandbox.payments import PaymentLedger, payments_of
+from refundctl.sandbox.payments_state import PaymentsState
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
@@ -84,12 +85,18 @@ def _orders(paths: Sequence[str]) -> list[Order]:
     return orders
 
 
-def _store(state: Path | None) -> Store:
+def _stores(state: Path | None) -> tuple[Store, PaymentsState | None]:
+    """The supplier's store and the payments API's, both in ``state`` when given."""
     if state is None:
-        return MemoryStore()
+        return MemoryStore(), None
     try:
-        return SqliteStore(state)
+        store = SqliteStore(state)
     except ValueError as exc:
+        raise ConfigError(f"--state: {exc}") from None
+    try:
+        return store, PaymentsState(state)
+    except ValueError as exc:
+        store.close()
         raise ConfigError(f"--state: {exc}") from None
 
 
@@ -113,7 +120,11 @@ def sandbox() -> None:
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback (the API is for testing).")
 @click.option("--orders", "order_files", multiple=True, metavar="FILE", help="Orders to serve (repeatable).")
 @policies_option
-@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file keeping refunds.")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file keeping refunds (the supplier's and the payments API's) across restarts.",
+)
 @click.option("--seed", type=int, help="Seed of every injected fault [default: random, printed at start].")
 @click.option("--rate-limit", type=Parsed("N/s", parse_rate), help="Answer 429 over N requests per second.")
 @click.option("--error-rate", type=_probability("--error-rate"),
@@ -188,13 +199,13 @@ def serve(
     )
     orders = _orders(order_files)
     quoter = engine_quoter(resolve_policy_dir(policy_dir)[0], quote_as_of)
-    store = _store(state)
+    store, payments_state = _stores(state)
     try:
         try:
             sock = bind(host, port)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        ledger = PaymentLedger(payments_of(orders))
+        ledger = PaymentLedger(payments_of(orders), payments_state)
         server = SandboxServer(
             create_app(orders, store, quoter, settings, dropper=drop_connection, ledger=ledger), sock
         )
@@ -204,6 +215,8 @@ def serve(
         server.run()
     finally:
         store.close()
+        if payments_state is not None:
+            payments_state.close()
 
 
 def _announce(url: str, settings: SandboxSettings, as_json: bool, order_count: int) -> None:

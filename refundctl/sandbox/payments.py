@@ -11,7 +11,8 @@ payment is refunded beyond what it captured. Refunds stay ``pending`` for ``sett
 seconds, then end ``succeeded`` (or ``failed`` at the ``--failure-rate``). Errors are
 ``{"error": {"type", "code", "message", "param"}}``. Authentication (a ``Bearer`` secret key
 of its own) and the fault flags are the sandbox's, through the same gate.
-Refunds live in memory only (``--state`` keeps the supplier's).
+Refunds and bound keys live in memory, or with ``--state`` in its SQLite file too
+(:mod:`refundctl.sandbox.payments_state`), so a restarted sandbox replays them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from starlette.routing import Route
 from refundctl.adapters.stripe_units import UnrepresentableAmount, stripe_unit, to_minor
 from refundctl.orders.model import Order
 from refundctl.sandbox.faults import Faults
+from refundctl.sandbox.payments_state import KeyRow, PaymentsState, RefundRow
 from refundctl.sandbox.problems import dumps, json_response
 
 PREFIX = "/stripe"
@@ -120,14 +122,29 @@ class _Saved:
 
 
 class PaymentLedger:
-    """Payments, their refunds and idempotency keys; one lock makes check-then-store atomic."""
+    """Payments, their refunds and idempotency keys; one lock makes check-then-store atomic.
 
-    def __init__(self, payments: Iterable[Payment]) -> None:
+    With a ``state``, what was stored before a restart is read back, and every refund and
+    bound key is written through to it before it is answered."""
+
+    def __init__(self, payments: Iterable[Payment], state: PaymentsState | None = None) -> None:
         self.payments = {p.reference: p for p in payments}
         self.refunds: dict[str, StripeRefund] = {}  # insertion order is creation order
         self._saved: dict[str, _Saved] = {}
         self._inflight: dict[str, str] = {}
         self.lock = threading.RLock()
+        self._state = state
+        if state is not None:
+            for row in state.refunds():
+                # The payment as captured when refunded, should the sandbox now serve other orders.
+                payment = self.payments.get(row.reference) or Payment(
+                    row.reference, row.order_id, row.currency, row.captured
+                )
+                status: Literal["succeeded", "failed"] = "failed" if row.final_status == "failed" else "succeeded"
+                self.refunds[row.id] = StripeRefund(
+                    row.id, payment, row.amount, row.created_at, row.settles_at, status, row.reason, row.metadata
+                )
+            self._saved = {k.key: _Saved(k.fingerprint, k.status, k.body) for k in state.bound_keys()}
 
     def refunds_of(self, reference: str) -> list[StripeRefund]:
         with self.lock:
@@ -157,13 +174,29 @@ class PaymentLedger:
             self._inflight[key] = fingerprint
             return None
 
+    def add(self, refund: StripeRefund, key: str | None, answer: _Saved) -> None:
+        """Store the refund and bind its key to the answer, both or neither; call under :attr:`lock`."""
+        if self._state is not None:
+            p = refund.payment
+            row = RefundRow(
+                refund.id, p.reference, p.order_id, p.currency, p.captured, refund.amount, refund.created_at,
+                refund.settles_at, refund.final_status, refund.reason, refund.metadata,
+            )  # fmt: skip
+            self._state.save(row, None if key is None else KeyRow(key, answer.fingerprint, answer.status, answer.body))
+        self.refunds[refund.id] = refund
+        if key is not None:
+            self._saved[key] = answer
+
     def settle(self, key: str | None, saved: _Saved | None) -> None:
-        """Bind the key to its first answer (or free it: a request that never began binds nothing)."""
+        """Bind the key to its first answer unless :meth:`add` did (or free it: a request that never began
+        binds nothing)."""
         if key is None:
             return
         with self.lock:
             self._inflight.pop(key, None)
-            if saved is not None:
+            if saved is not None and key not in self._saved:
+                if self._state is not None:
+                    self._state.save(None, KeyRow(key, saved.fingerprint, saved.status, saved.body))
                 self._saved[key] = saved
 
 
@@ -204,8 +237,8 @@ class PaymentsApi:
         key = request.headers.get("idempotency-key")
         if key is not None and not 0 < len(key) <= MAX_KEY:
             raise _invalid(f"Idempotency-Key: 1 to {MAX_KEY} characters", code="parameter_invalid_string")
+        fingerprint = "" if key is None else hashlib.sha256(repr(sorted(pairs)).encode()).hexdigest()
         if key is not None:
-            fingerprint = hashlib.sha256(repr(sorted(pairs)).encode()).hexdigest()
             saved = self.ledger.claim(key, fingerprint)
             if saved is not None:
                 return Response(
@@ -215,10 +248,9 @@ class PaymentsApi:
         try:
             # Stripe saves the first answer of a request whose execution began, errors included.
             try:
-                refund = await self._refund(*fields)
-                answer = _Saved(fingerprint if key else "", 200, dumps(refund.to_dict(refund.created_at)))
+                answer = await self._refund(*fields, key, fingerprint)
             except StripeProblem as problem:
-                answer = _Saved(fingerprint if key else "", problem.status, dumps(problem.body))
+                answer = _Saved(fingerprint, problem.status, dumps(problem.body))
         finally:
             self.ledger.settle(key, answer)
         assert answer is not None
@@ -246,8 +278,16 @@ class PaymentsApi:
         return given[0], form[given[0]], int(text), reason, metadata
 
     async def _refund(
-        self, field: str, reference: str, amount: int, reason: str | None, metadata: dict[str, str]
-    ) -> StripeRefund:
+        self,
+        field: str,
+        reference: str,
+        amount: int,
+        reason: str | None,
+        metadata: dict[str, str],
+        key: str | None,
+        fingerprint: str,
+    ) -> _Saved:
+        """The refund's answer, stored with the refund and bound to ``key`` in one step."""
         payment = self.ledger.payments.get(reference)
         if payment is None or not reference.startswith("pi_" if field == "payment_intent" else "ch_"):
             raise _invalid(f"No such {field}: '{reference}'", code="resource_missing", param=field)
@@ -282,8 +322,9 @@ class PaymentsApi:
                 reason=reason,
                 metadata=metadata,
             )
-            self.ledger.refunds[refund.id] = refund
-        return refund
+            answer = _Saved(fingerprint, 200, dumps(refund.to_dict(refund.created_at)))
+            self.ledger.add(refund, key, answer)
+        return answer
 
     async def get_refund(self, request: Request) -> Response:
         await self.faults.delay()

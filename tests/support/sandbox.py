@@ -28,6 +28,7 @@ from refundctl.orders.model import Order
 from refundctl.sandbox.app import Clock, Quoter, SandboxSettings, create_app, utcnow
 from refundctl.sandbox.faults import FaultConfig
 from refundctl.sandbox.payments import PREFIX, PaymentLedger, payments_of
+from refundctl.sandbox.payments_state import PaymentsState
 from refundctl.sandbox.server import SandboxServer, bind, drop_connection
 from refundctl.sandbox.store import MemoryStore, SqliteStore, Store
 
@@ -89,6 +90,7 @@ class RunningSandbox:
     store: Store
     server: SandboxServer
     ledger: PaymentLedger  # the payments API's refunds (Stripe-like, under PREFIX)
+    payments_state: PaymentsState | None = None  # the ledger's SQLite, with a state file
 
     @property
     def headers(self) -> dict[str, str]:
@@ -106,6 +108,8 @@ class RunningSandbox:
         """Stop serving and close the store; returns once both are done."""
         self.server.stop()
         self.store.close()
+        if self.payments_state is not None:
+            self.payments_state.close()
 
 
 class SandboxFactory(Protocol):
@@ -147,9 +151,10 @@ def start_sandbox(
         settle_after=settle_after,
         payments_token=PAYMENTS_TOKEN,
     )
-    ledger = PaymentLedger(payments_of(loaded))
+    payments_state = PaymentsState(state) if state else None
+    ledger = PaymentLedger(payments_of(loaded), payments_state)
     quote = quoter or engine_quoter(None)
     app = create_app(loaded, store, quote, settings, dropper=drop_connection, clock=clock, ledger=ledger)
     server = SandboxServer(app if record is None else ResponseRecorder(app, record), bind("127.0.0.1", 0))
     server.start()
-    return RunningSandbox(server.base_url, token, {o.id: o for o in loaded}, store, server, ledger)
+    return RunningSandbox(server.base_url, token, {o.id: o for o in loaded}, store, server, ledger, payments_state)
