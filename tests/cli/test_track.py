@@ -19,7 +19,7 @@ from refundctl.submit.plan import plan_for
 from refundctl.track import find_journal, track_rows
 from tests.support.builders import cli_env, decide_dict, flight
 
-ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
+ORDERS = Path(__file__).parents[1] / "data" / "sandbox_orders.json"
 LATER = (datetime.now(UTC) + timedelta(days=400)).isoformat()
 
 

@@ -17,7 +17,7 @@ from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
 from tests.support.builders import cli_env
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 ORDERS = DATA / "sandbox_orders.json"
 ORDER_IDS = [o["id"] for o in json.loads(ORDERS.read_text())]
 

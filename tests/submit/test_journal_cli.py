@@ -32,7 +32,7 @@ from refundctl.submit.journal import Journal, Plan
 from refundctl.track import follow
 from tests.support.builders import cli_env
 
-ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
+ORDERS = Path(__file__).parents[1] / "data" / "sandbox_orders.json"
 ORDER_IDS = [o["id"] for o in json.loads(ORDERS.read_text())]
 
 

@@ -28,7 +28,7 @@ from refundctl.submit.journal import Journal
 from tests.support.builders import GOODWILL
 from tests.support.sandbox import PAYMENTS_TOKEN
 
-TEMPLATE = json.loads((Path(__file__).parent / "data" / "sandbox_orders.json").read_text())[2]  # a hotel, full
+TEMPLATE = json.loads((Path(__file__).parents[1] / "data" / "sandbox_orders.json").read_text())[2]  # a hotel, full
 ORDERS = 150
 
 

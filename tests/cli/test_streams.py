@@ -24,7 +24,7 @@ from tests.support.builders import FLIGHT, write_jsonl
 from tests.support.sandbox import SandboxFactory
 
 REFUNDCTL = str(Path(sys.executable).with_name("refundctl"))
-ORDERS = Path(__file__).parent / "data" / "sandbox_orders.json"
+ORDERS = Path(__file__).parents[1] / "data" / "sandbox_orders.json"
 AS_OF = "2026-11-25T12:00:00Z"
 
 
@@ -105,7 +105,7 @@ def test_smoke_mismatch_keeps_exit_7(sandbox_factory: SandboxFactory, tmp_path: 
 
 def test_ctrl_c_with_workers_prints_no_worker_tracebacks(tmp_path: Path) -> None:
     orders = tmp_path / "many.jsonl"
-    generate = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
+    generate = Path(__file__).resolve().parents[2] / "bench" / "generate.py"
     with orders.open("w") as handle:
         subprocess.run([sys.executable, str(generate), "40000"], stdout=handle, check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFUNDCTL_")}

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from refundctl.cli.main import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-25T12:00:00Z"
 PINNED = "994507ea4a5ee4dfd37ee3b91e4472d886b76e811fab0fe361d6c99b8e081285"
 

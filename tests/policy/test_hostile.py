@@ -24,7 +24,7 @@ from refundctl.orders.parse import parse_order
 from refundctl.policy.loader import SHIPPED, load_policies
 from tests.support.builders import hotel
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 AIRLINE_HEAD = """[policy]
 id = "zephyr-air"
 kind = "airline"

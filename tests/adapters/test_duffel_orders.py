@@ -26,7 +26,7 @@ from refundctl.policy import Policy
 from refundctl.policy.loader import load_policies
 from refundctl.policy.schema import build_policy
 
-DATA = Path(__file__).parent / "data" / "duffel"
+DATA = Path(__file__).parents[1] / "data" / "duffel"
 BEFORE = datetime.fromisoformat("2026-05-01T10:00:00+00:00")
 AFTER_DEPARTURE = datetime.fromisoformat("2026-06-14T10:00:00+00:00")
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from refundctl.cli.main import cli
 
-EXAMPLES = Path(__file__).parent.parent / "examples" / "orders-overrides.jsonl"
+EXAMPLES = Path(__file__).parents[2] / "examples" / "orders-overrides.jsonl"
 AS_OF = "2026-11-25T12:00:00Z"
 
 

@@ -20,7 +20,7 @@ from refundctl.errors import ExitCode
 from refundctl.shipped import shipped_policies
 from tests.support.builders import cli_env
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 ORDERS = [EXAMPLES / "orders.jsonl", EXAMPLES / "orders-overrides.jsonl"]
 AS_OF = "2026-11-25T12:00:00Z"
 

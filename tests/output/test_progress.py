@@ -50,7 +50,7 @@ def test_nothing_is_drawn_before_the_interval() -> None:
 
 
 def test_check_draws_no_progress_when_stderr_is_not_a_terminal() -> None:
-    orders = str(Path(__file__).resolve().parent.parent / "examples" / "orders.jsonl")
+    orders = str(Path(__file__).resolve().parents[2] / "examples" / "orders.jsonl")
     result = CliRunner().invoke(cli, ["check", orders, "--as-of", "2026-11-25T12:00:00Z", "-o", "jsonl"])
     assert result.exit_code == 0
     assert "\r" not in result.stderr

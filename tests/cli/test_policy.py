@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from refundctl.cli.main import cli
 from refundctl.policy.loader import SHIPPED
 
-EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "orders.jsonl")
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "orders.jsonl")
 
 
 def policy_copy(target: Path, penalty: str) -> Path:
