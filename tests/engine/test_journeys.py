@@ -1,8 +1,6 @@
 """Passenger rights on real itineraries: the journey model, EU 261 and US DOT per journey.
 
-Each test names the provision it checks. The example order (class V, saver) pays 1200.00
-CNY: base 1000.00, taxes CN 50.00 and YQ 30.00, fee 20.00, an unused bag 100.00; the fare
-rules alone refund 50.00 (taxes except YQ).
+Each test names the provision it checks (the example trip: tests/support/regulations.py).
 """
 
 from __future__ import annotations
@@ -24,14 +22,7 @@ from refundctl.orders.parse import parse_order
 from refundctl.policy.loader import load_policies
 from tests.support.builders import decide_dict
 from tests.support.policies import policy_copy, segment, trip
-
-AS_OF = "2026-11-25T12:00:00Z"  # a Wednesday; Thursday 2026-11-26 is Thanksgiving
-FULL, FARE_ONLY = Decimal("1200.00"), Decimal("50.00")
-
-
-def seg(origin: str, destination: str, departs: str, arrives: str, **fields: Any) -> dict[str, Any]:
-    """A segment with UTC times given as "2026-12-10T09:00" (no offset needed in the tests)."""
-    return segment(origin, destination, f"{departs}:00Z", f"{arrives}:00Z", **fields)
+from tests.support.regulations import AS_OF, FARE_ONLY, FULL, seg
 
 
 def changed(origin: str, destination: str, departs: str, arrives: str, new_departs: str, new_arrives: str,

@@ -1,63 +1,19 @@
-"""Reading and validating orders: every input format, and every error located by file, line and field."""
+"""Reading orders (refundctl/orders/reader.py): JSON, JSON arrays, JSON Lines and stdin, and every error located by
+file, line and field. CSV: tests/orders/test_csv_format.py; one record's fields: tests/orders/test_parse.py."""
 
 from __future__ import annotations
 
 import io
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from refundctl.errors import OrderError
-from refundctl.orders import FlightOrder, HotelOrder, load_orders
-from refundctl.orders.parse import parse_order
+from refundctl.orders import load_orders
 from tests.support.builders import flight, hotel, with_fare, with_stay, write_json, write_jsonl
-from tests.support.orders import FLIGHT_ROW, HOTEL_ROW, csv_text, only_problem, problems_of, records
-
-
-def parse_problems(data: object) -> dict[str, str]:
-    order, problems = parse_order(data)
-    assert order is None
-    return {p.path: p.message for p in problems}
-
-
-# ---- the examples parse into the typed model -------------------------------------------------
-
-
-def test_example_flight_parses_into_the_model() -> None:
-    order, problems = parse_order(flight())
-    assert problems == []
-    assert isinstance(order, FlightOrder)
-    assert order.id == "ZA-1001"
-    assert order.fare.fare_class == "M"
-    assert order.fare.base == Decimal("1000.00")
-    assert [(t.code, t.amount) for t in order.fare.taxes] == [("CN", Decimal("50.00")), ("YQ", Decimal("30.00"))]
-    assert order.segments[0].departs_at == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-    assert order.segments[0].origin == "PVG"
-    assert order.ancillaries[0].used is False
-    assert order.paid == Decimal("1200.00")
-
-
-def test_example_hotel_parses_into_the_model() -> None:
-    order, problems = parse_order(hotel())
-    assert problems == []
-    assert isinstance(order, HotelOrder)
-    assert order.stay.check_in == date(2026, 12, 10)
-    assert order.stay.nightly == (Decimal("500.00"), Decimal("500.00"))
-    assert order.stay.room_charges == Decimal("1000.00")
-    assert order.paid == Decimal("1060.00")
-
-
-def test_room_charges_count_every_room() -> None:
-    order, _ = parse_order(with_stay(hotel(), rooms=3))
-    assert isinstance(order, HotelOrder)
-    assert order.stay.room_charges == Decimal("3000.00")
-    assert order.paid == Decimal("3060.00")
-
+from tests.support.orders import FLIGHT_ROW, csv_text, only_problem, problems_of, records
 
 # ---- formats -----------------------------------------------------------------------------------
 
@@ -116,38 +72,6 @@ def test_jsonl_without_jsonl_extension_is_detected(tmp_path: Path) -> None:
     path = tmp_path / "orders.txt"
     write_jsonl(path, [flight(), hotel()])
     assert [r.order.id for r in records(path) if r.order] == ["ZA-1001", "HH-2001"]
-
-
-def test_csv_rows_read_like_the_json_orders(tmp_path: Path) -> None:
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text(FLIGHT_ROW, HOTEL_ROW), encoding="utf-8")
-    recs = records(path)
-    assert problems_of(recs) == []
-    assert [r.line for r in recs] == [2, 3]
-    from_json = [parse_order(flight())[0], parse_order(hotel())[0]]
-    for rec, expected in zip(recs, from_json, strict=True):
-        assert isinstance(rec.order, FlightOrder | HotelOrder)
-        assert expected is not None
-        assert rec.order.common == expected.common
-        assert rec.order.paid == expected.paid
-    assert isinstance(recs[0].order, FlightOrder) and isinstance(from_json[0], FlightOrder)
-    assert recs[0].order.fare == from_json[0].fare
-    assert recs[0].order.segments == from_json[0].segments
-    assert recs[0].order.ancillaries == from_json[0].ancillaries
-    assert isinstance(recs[1].order, HotelOrder) and isinstance(from_json[1], HotelOrder)
-    assert recs[1].order.stay == from_json[1].stay
-    assert recs[1].order.taxes == from_json[1].taxes
-
-
-def test_csv_used_ancillary(tmp_path: Path) -> None:
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text({**FLIGHT_ROW, "ancillaries": "bag=100.00:used;seat=30.00"}), encoding="utf-8")
-    order = records(path)[0].order
-    assert isinstance(order, FlightOrder)
-    assert [(a.code, a.amount, a.used) for a in order.ancillaries] == [
-        ("bag", Decimal("100.00"), True),
-        ("seat", Decimal("30.00"), False),
-    ]
 
 
 def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -336,188 +260,3 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "o.jsonl"
     path.write_bytes(b'{"id": "\xff"}\n')
     assert "not UTF-8 text" in only_problem(records(path))
-
-
-def test_csv_unknown_column(tmp_path: Path) -> None:
-    path = tmp_path / "o.csv"
-    path.write_text("id,kind,colour\nX,flight,red\n", encoding="utf-8")
-    problem = only_problem(records(path))
-    assert problem.startswith(f"{path}:1: unknown column(s) 'colour'; expected columns among: id, kind, supplier,")
-
-
-def test_csv_bad_cell_names_row_and_column(tmp_path: Path) -> None:
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text(FLIGHT_ROW, {**HOTEL_ROW, "nightly": "500.00;5x"}), encoding="utf-8")
-    recs = records(path)
-    assert recs[0].order is not None
-    assert problems_of(recs) == [
-        f"{path}:3: nightly (stay.nightly[1]): expected a decimal amount such as \"12.50\", got '5x'",
-        f"{path}:3: nightly (stay.nightly): expected one price per night (2), got 1",
-    ]
-
-
-def test_csv_flight_tax_names_the_taxes_column(tmp_path: Path) -> None:
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text({**FLIGHT_ROW, "taxes": "CN=50.00;YQ=30.001"}), encoding="utf-8")
-    assert only_problem(records(path)) == (
-        f"{path}:2: taxes (fare.taxes[1].amount): '30.001' has more decimals than CNY allows (2)"
-    )
-
-
-def test_csv_malformed_charge_list(tmp_path: Path) -> None:
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text({**FLIGHT_ROW, "fees": "service"}), encoding="utf-8")
-    assert only_problem(records(path)) == f"{path}:2: fees: expected CODE=AMOUNT items separated by ';', got 'service'"
-
-
-def test_csv_missing_required_cell(tmp_path: Path) -> None:
-    row = {k: v for k, v in FLIGHT_ROW.items() if k != "departs_at"}
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text(row), encoding="utf-8")
-    assert only_problem(records(path)) == f"{path}:2: departs_at (segments[0].departs_at): required field is missing"
-
-
-# ---- field validation (parse_order) -------------------------------------------------------------
-
-
-def test_every_problem_in_a_record_is_reported() -> None:
-    order = flight(id="", channel=None)
-    with_fare(order, **{"class": 7})
-    order["segments"][0]["status"] = "delayed"
-    assert parse_problems(order) == {
-        "id": "expected a non-empty string, got ''",
-        "channel": "required field is missing",
-        "fare.class": "expected a non-empty string, got 7",
-        "segments[0].status": "expected one of scheduled, flown, cancelled, changed, got 'delayed'",
-    }
-
-
-def test_record_that_is_not_an_object() -> None:
-    assert parse_problems([1, 2]) == {"<record>": "expected an order object, got an array"}
-
-
-def test_arrival_before_departure() -> None:
-    order = flight()
-    order["segments"][0]["arrives_at"] = "2026-12-01T07:00:00+08:00"
-    assert parse_problems(order) == {"segments[0].arrives_at": "expected arrival at or after departure"}
-
-
-def test_changed_segment_needs_its_new_times() -> None:
-    order = flight()
-    order["segments"][0]["status"] = "changed"
-    assert parse_problems(order) == {
-        "segments[0].changed_departs_at": "required field is missing",
-        "segments[0].changed_arrives_at": "required field is missing",
-    }
-
-
-def test_flight_needs_segments() -> None:
-    assert parse_problems(flight(segments=[])) == {"segments": "expected at least one segment"}
-    assert parse_problems({k: v for k, v in flight().items() if k != "segments"}) == {
-        "segments": "required field is missing"
-    }
-
-
-@pytest.mark.parametrize(
-    ("stay", "path", "message"),
-    [
-        ({"nights": 0, "nightly": []}, "stay.nights", "expected at least 1"),
-        ({"rooms": -1}, "stay.rooms", "expected a non-negative whole number, got -1"),
-        ({"rooms": True}, "stay.rooms", "expected a non-negative whole number, got true"),
-        # Unbounded, rooms x nightly would outgrow Decimal's precision (a crash or a rounded total).
-        ({"rooms": 10**40}, "stay.rooms", "expected at most 9999, got 1"),
-        ({"nights": 10000, "nightly": ["1.00"] * 10000}, "stay.nights", "expected at most 9999, got 10000"),
-        ({"check_in": "10/12/2026"}, "stay.check_in", "expected a date YYYY-MM-DD, got '10/12/2026'"),
-        ({"timezone": "Mars/Olympus"}, "stay.timezone", "expected an IANA time zone such as Asia/Shanghai"),
-    ],
-)
-def test_bad_stay_fields(stay: dict[str, Any], path: str, message: str) -> None:
-    problems = parse_problems(with_stay(hotel(), **stay))
-    assert message in problems[path]
-
-
-def test_times_keep_their_instant_whatever_the_offset() -> None:
-    a = flight()
-    b = flight()
-    b["segments"][0]["departs_at"] = "2026-12-01T00:00:00Z"
-    b["segments"][0]["arrives_at"] = "2026-12-01T02:15:00Z"
-    order_a, order_b = parse_order(a)[0], parse_order(b)[0]
-    assert isinstance(order_a, FlightOrder) and isinstance(order_b, FlightOrder)
-    assert order_a.segments[0].departs_at == order_b.segments[0].departs_at
-    assert order_a.segments[0].departs_at.utcoffset() == timedelta(hours=8)
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("booked_at", "0001-01-01T00:00:00+08:00"), ("booked_at", "9999-12-31T23:00:00-08:00")],
-)
-def test_implausible_years_are_errors_not_overflows(field: str, value: str) -> None:
-    assert parse_problems(flight(**{field: value})) == {field: f"expected a year from 1900 to 2999, got {value!r}"}
-
-
-def test_implausible_check_in_date() -> None:
-    problems = parse_problems(with_stay(hotel(), check_in="0001-01-01"))
-    assert problems == {"stay.check_in": "expected a year from 1900 to 2999, got '0001-01-01'"}
-
-
-def test_a_bad_nights_value_is_one_problem_not_two_and_shows_json_spelling() -> None:
-    order = hotel()
-    order["stay"] = {**order["stay"], "nights": True}
-    assert parse_problems(order) == {"stay.nights": "expected a non-negative whole number, got true"}
-
-
-def test_a_huge_rejected_value_is_cut_to_a_readable_length() -> None:
-    message = parse_problems(flight(channel=["x" * 100_000]))["channel"]
-    assert message.startswith("expected a non-empty string, got ['xxx")
-    assert message.endswith("... (100004 characters)")
-    assert len(message) < 120
-
-
-def test_csv_journey_columns_read_like_the_json_fields(tmp_path: Path) -> None:
-    """The passenger-rights fields have CSV columns: actual times, the request, abandonment, re-routing."""
-    row = {**FLIGHT_ROW, "segment_status": "flown", "actual_departs_at": "2026-12-01T09:00:00+08:00",
-           "actual_arrives_at": "2026-12-01T13:30:00+08:00", "refund_requested_at": "2026-12-02T09:00:00+08:00",
-           "journey_abandoned": "TRUE", "rerouting_departs_at": "2026-12-01T12:00:00+08:00",
-           "rerouting_arrives_at": "2026-12-01T14:00:00+08:00"}  # fmt: skip
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text(row), encoding="utf-8")
-    [rec] = records(path)
-    assert isinstance(rec.order, FlightOrder), problems_of([rec])
-    assert rec.order.segments[0].actual_arrives_at == datetime.fromisoformat("2026-12-01T13:30:00+08:00")
-    assert rec.order.journey_abandoned is True
-    assert rec.order.rerouting is not None
-    assert rec.order.refund_requested_at == datetime.fromisoformat("2026-12-02T09:00:00+08:00")
-
-
-def test_csv_journey_abandoned_is_strict(tmp_path: Path) -> None:
-    path = tmp_path / "o.csv"
-    path.write_text(csv_text({**FLIGHT_ROW, "journey_abandoned": "yes", "rerouting_arrives_at": "2026-12-01"}),
-                    encoding="utf-8")  # fmt: skip
-    assert problems_of(records(path)) == [
-        f"{path}:2: journey_abandoned: expected true or false, got 'yes'",
-        f"{path}:2: rerouting_departs_at (rerouting.departs_at): required field is missing",
-        f"{path}:2: rerouting_arrives_at (rerouting.arrives_at): time '2026-12-01' has no UTC offset "
-        "(expected e.g. 2026-12-01+08:00 or 2026-12-01Z)",
-    ]
-
-
-@pytest.mark.parametrize("reference", ["pi_3MtwBwLkdIwHu7ix28a3tqPa", "ch_1NirD82eZvKYlo2C"])
-def test_payment_reference_names_the_payment_the_platform_refunds_against(reference: str) -> None:
-    order, problems = parse_order(flight(payment_reference=reference))
-    assert problems == [] and order is not None
-    assert order.common.payment_reference == reference
-    hotel_order, _ = parse_order(hotel())
-    assert hotel_order is not None and hotel_order.common.payment_reference is None  # optional
-
-
-@pytest.mark.parametrize("reference", ["re_123", "pi_", "pi_12 3", "PI_123", 42])
-def test_payment_reference_that_is_not_a_payment_id(reference: object) -> None:
-    found = parse_problems(flight(payment_reference=reference))
-    assert "expected a payment id such as pi_3MtwBw or ch_3MmlLr" in found["payment_reference"]
-
-
-def test_csv_payment_reference_column(tmp_path: Path) -> None:
-    path = tmp_path / "orders.csv"
-    path.write_text(csv_text({**FLIGHT_ROW, "payment_reference": "pi_csv1"}, HOTEL_ROW))
-    first, second = load_orders([str(path)])
-    assert (first.common.payment_reference, second.common.payment_reference) == ("pi_csv1", None)

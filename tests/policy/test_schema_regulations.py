@@ -8,6 +8,7 @@ import pytest
 
 from refundctl.errors import PolicyError
 from refundctl.policy.loader import SHIPPED, load_policies
+from tests.support.policies import policy_copy
 
 EU = (SHIPPED / "regulations" / "eu-261.toml").read_text(encoding="utf-8")
 AIRLINE = (SHIPPED / "airlines" / "zephyr-air.toml").read_text(encoding="utf-8")
@@ -141,3 +142,15 @@ def test_every_number_in_a_regulation_file_is_bounded(tmp_path: Path, file: str,
     assert old in text
     found = problems(tmp_path, **{file: text.replace(old, new, 1)})
     assert any(p.endswith(f" {field}: {message}") for p in found), found
+
+
+def test_a_due_period_beyond_ten_years_is_refused(tmp_path: Path) -> None:
+    # Accepted, it crashed check with OverflowError (or, in business days, ran on for ever).
+    directory = policy_copy(tmp_path / "p")
+    path = directory / "regulations" / "us-dot-2024.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("days = 20\n", "days = 999999999\n"), encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policies(directory)
+    [problem] = caught.value.problems
+    assert (problem.field, problem.message) == ("due.days", "expected 0 to 3650 days, got 999999999")
+    assert problem.line is not None and problem.file.endswith("us-dot-2024.toml")
