@@ -14,13 +14,37 @@ The config file is TOML, ``$REFUNDCTL_CONFIG`` or
 
 The token is never a flag value: ``--token-file`` over ``$REFUNDCTL_TOKEN`` over
 the profile's ``token_file``.
+
+A profile may instead route orders by their ``supplier`` code to several targets, each
+with its own API, adapter, token source, rate limit and concurrency::
+
+    [profiles.disruption]
+    default_target = "others"        # suppliers no target lists (omit: their orders are refused)
+
+    [profiles.disruption.targets.zephyr]
+    suppliers = ["ZA", "ZB"]         # supplier codes as the orders spell them
+    api = "https://refunds.zephyr.example"
+    adapter = "sandbox"              # default: sandbox
+    token_env = "ZEPHYR_TOKEN"       # or token_file = "..."; one of the two, never the token
+    rate = 10                        # requests per second at most (no bursts)
+    concurrency = 8                  # requests in flight at most (default: 16)
+
+Such a profile has no ``api``, ``adapter`` or ``token_file`` of its own, and
+``--api``/``--adapter``/``--token-file``/``$REFUNDCTL_API`` are refused with it: they
+would send every supplier's refunds to one API. Target names are what a journal records
+for each refund, so that reruns and ``track --sync`` use the same target.
+
+Every problem in the file is reported at once, as ``FILE:LINE: key.path: expected ...``
+(``refundctl.validate`` reads it; ``refundctl.policy.locate`` finds the lines).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,20 +52,41 @@ from urllib.parse import urlsplit
 
 import click
 
-from refundctl.errors import ConfigError, shown
+from refundctl.errors import ConfigError, Problem, shown
 from refundctl.net import is_loopback_host
+from refundctl.policy.locate import index_lines, locate
 from refundctl.shipped import shipped_policies
+from refundctl.validate import TOML, Fields, Issue, choice, count, positive, read, text
 
 DEFAULT_ADAPTER = "sandbox"
 # The adapters' names, for --adapter's choices and completion without importing the HTTP
 # stack (a test keeps this equal to refundctl.adapters.ADAPTERS).
 ADAPTER_NAMES = ("duffel", "sandbox")
 DEFAULT_SERVICE_LEVEL_DAYS = 14
+DEFAULT_CONCURRENCY = 16
 KEYS = frozenset(
     {"api", "adapter", "token_file", "default_service_level_days", "policies", "payments", "payments_api",
-     "payments_token_file"}
+     "payments_token_file", "targets", "default_target"}
 )  # fmt: skip
+TARGET_KEYS = frozenset({"suppliers", "api", "adapter", "token_env", "token_file", "rate", "concurrency"})
+SINGLE_KEYS = ("api", "adapter", "token_file")  # a routed profile's targets have these instead
 DEFAULT_PAYMENTS_API = {"stripe": "https://api.stripe.com"}
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    """One target of a routed profile as configured; its token is read only when a run sends there."""
+
+    name: str
+    suppliers: tuple[str, ...]
+    api: str
+    adapter: str
+    token_env: str | None
+    token_file: Path | None
+    rate: float  # requests per second at most
+    concurrency: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +100,9 @@ class Profile:
     payments: str | None = None  # the payments provider for platform legs (None: paid by hand)
     payments_api: str | None = None
     payments_token_file: Path | None = None
+    targets: tuple[TargetConfig, ...] = ()  # routed by supplier code; empty: one target (api, adapter, token)
+    default_target: str | None = None  # the target of suppliers no target lists (None: refused)
+    source: str = ""  # "profile 'NAME' in FILE", for messages
 
 
 def config_path() -> Path:
@@ -76,7 +124,8 @@ def load_profile(name: str | None) -> Profile:
             raise ConfigError(f"REFUNDCTL_CONFIG names {path}, which is not a file")
         return Profile()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        written = path.read_text(encoding="utf-8")
+        data = tomllib.loads(written)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     profiles = data.get("profiles", {})
@@ -86,34 +135,108 @@ def load_profile(name: str | None) -> Profile:
     if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
         known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) else ""
         raise ConfigError(f"{path}: no profile {name!r} (known: {known or 'none'})")
-    return _profile(path, str(name), profiles[name])
+    problems: list[Issue] = []
+    profile = _profile(path, str(name), Fields(profiles[name], f"profiles.{name}", KEYS, problems, words=TOML))
+    if problems:
+        lines = index_lines(written)
+        located = (Problem(str(path), locate(lines, p.path), p.path, p.message) for p in problems)
+        raise ConfigError("\n".join(map(str, located)))
+    return profile
 
 
-def _profile(path: Path, name: str, table: dict[str, Any]) -> Profile:
-    where = f"{path}: [profiles.{name}]"
-    unknown = sorted(set(table) - KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(KEYS))})")
-    for key in ("api", "adapter", "token_file", "policies", "payments", "payments_api", "payments_token_file"):
-        if key in table and not isinstance(table[key], str):
-            raise ConfigError(f"{where}: {key} must be a string")
-    days = table.get("default_service_level_days", DEFAULT_SERVICE_LEVEL_DAYS)
-    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-        raise ConfigError(f"{where}: default_service_level_days must be a whole number of days")
-    token_file = table.get("token_file")
-    policies = table.get("policies")
-    payments_token_file = table.get("payments_token_file")
+def _path(value: Any) -> Path:
+    return Path(text(value)).expanduser()
+
+
+def _rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ValueError(f"expected a positive number of requests per second, got {shown(value)}")
+    return float(value)
+
+
+def _name(what: str, pattern: re.Pattern[str]) -> Callable[[Any], str]:
+    def named(value: Any) -> str:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValueError(f"expected {what}, got {shown(value)}")
+        return value
+
+    return named
+
+
+_env_name = _name("the name of an environment variable (the token itself is never in the file)", _ENV)
+_target_name = _name("a target name of letters, digits, - and _ (up to 40)", _NAME)
+
+
+def _profile(path: Path, name: str, table: Fields) -> Profile:
+    targets = _targets(table)
+    if "targets" in table.data:
+        for key in SINGLE_KEYS:
+            if key in table.data:
+                table.problems.append(
+                    Issue(table.at(key), f"a profile with targets sets this per target (targets.NAME.{key})")
+                )
+    default = table.get("default_target", _target_name, required=False)
+    if default is not None and default not in {t.name for t in targets}:
+        known = ", ".join(t.name for t in targets) or "none"
+        table.problems.append(
+            Issue(table.at("default_target"), f"expected one of the targets ({known}), got {default!r}")
+        )
+    policies = table.get("policies", _path, required=False)
     return Profile(
         name=name,
-        api=table.get("api"),
-        adapter=table.get("adapter"),
-        token_file=None if token_file is None else Path(token_file).expanduser(),
-        default_service_level_days=days,
-        policies=None if policies is None else path.parent / Path(policies).expanduser(),
-        payments=table.get("payments"),
-        payments_api=table.get("payments_api"),
-        payments_token_file=None if payments_token_file is None else Path(payments_token_file).expanduser(),
-    )
+        api=table.get("api", text, required=False),
+        adapter=table.get("adapter", choice(ADAPTER_NAMES), required=False),
+        token_file=table.get("token_file", _path, required=False),
+        default_service_level_days=table.get("default_service_level_days", count, DEFAULT_SERVICE_LEVEL_DAYS,
+                                             required=False),
+        policies=None if policies is None else path.parent / policies,
+        payments=table.get("payments", text, required=False),
+        payments_api=table.get("payments_api", text, required=False),
+        payments_token_file=table.get("payments_token_file", _path, required=False),
+        targets=targets,
+        default_target=default,
+        source=f"profile {name!r} in {path}",
+    )  # fmt: skip
+
+
+def _targets(profile: Fields) -> tuple[TargetConfig, ...]:
+    """The profile's targets, each supplier code in at most one of them."""
+    table = profile.fields("targets", None)
+    if "targets" in profile.data and not table.data and isinstance(profile.data["targets"], dict):
+        profile.problems.append(Issue(table.path, "expected at least one target ([profiles.NAME.targets.TARGET])"))
+    out: list[TargetConfig] = []
+    owner: dict[str, str] = {}
+    for key, value in table.data.items():
+        before = len(profile.problems)
+        name = read(key, table.at(key), _target_name, "", profile.problems)
+        target = table.fields(key, TARGET_KEYS, required=frozenset({"suppliers", "api", "rate"}))
+        if not isinstance(value, dict):
+            continue
+        suppliers = target.items("suppliers", lambda code, at: read(code, at, text, "", profile.problems))
+        if "suppliers" in value and not suppliers and isinstance(value["suppliers"], list):
+            profile.problems.append(Issue(target.at("suppliers"), "expected at least one supplier code"))
+        for i, code in enumerate(suppliers):
+            if code in owner:
+                profile.problems.append(
+                    Issue(
+                        f"{target.at('suppliers')}[{i}]",
+                        f"supplier {code!r} is routed to target {owner[code]!r} already",
+                    )
+                )
+            owner.setdefault(code, key)
+        token_env = target.get("token_env", _env_name, required=False)
+        token_file = target.get("token_file", _path, required=False)
+        given = {"token_env", "token_file"} & value.keys()
+        if len(given) != 1:
+            what = "not both" if given else "where the token is (never the token itself)"
+            profile.problems.append(Issue(target.at("token_env"), f"expected token_env or token_file: {what}"))
+        api = target.get("api", text)
+        adapter = target.get("adapter", choice(ADAPTER_NAMES), DEFAULT_ADAPTER, required=False)
+        rate = target.get("rate", _rate)
+        concurrency = target.get("concurrency", positive, DEFAULT_CONCURRENCY, required=False)
+        if len(profile.problems) == before:
+            out.append(TargetConfig(name, suppliers, api, adapter, token_env, token_file, rate, concurrency))
+    return tuple(out)
 
 
 def resolve_policy_dir(flag: Path | None, profile: Profile | None = None) -> tuple[Path, str]:
@@ -168,6 +291,10 @@ def _secret(token_file: Path | None, profile_file: Path | None, env: str, flag: 
         token_file = profile_file
     if token_file is None:
         raise ConfigError(f"no API token: set {env} or pass {flag} (never the token itself)")
+    return _token_in(token_file)
+
+
+def _token_in(token_file: Path) -> str:
     try:
         token = token_file.read_text(encoding="utf-8").strip()
     except OSError as exc:  # e.g. "No such file or directory", "Permission denied"
@@ -217,6 +344,9 @@ class Target:
     api: str
     adapter: str
     token: str = field(repr=False)
+    name: str = ""  # the routed profile's target name; "" for the run's one API
+    rate: float | None = None  # requests per second at most (None: no limit)
+    concurrency: int | None = None  # requests in flight at most (None: the command's --concurrency)
 
 
 PAYMENTS_TOKEN_ENV = "REFUNDCTL_PAYMENTS_TOKEN"
@@ -255,4 +385,60 @@ def resolve_target(profile: Profile, api: str | None, adapter: str | None, token
         api=resolve_api(api, profile),
         adapter=adapter or profile.adapter or DEFAULT_ADAPTER,
         token=resolve_token(token_file, profile),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Where each supplier's refunds go: a routed profile's targets by supplier code, and its default."""
+
+    targets: dict[str, TargetConfig]  # by name
+    suppliers: dict[str, str]  # supplier code -> target name
+    default: str | None  # the target of suppliers no target lists (None: their orders are refused)
+    source: str  # "profile 'NAME' in FILE"
+
+    def target_of(self, supplier: str) -> str | None:
+        return self.suppliers.get(supplier, self.default)
+
+    def target(self, name: str, api: str | None = None) -> Target:
+        """Target ``name`` with its token read now (``api``: a URL the journal bound it to, over the profile's)."""
+        config = self.targets.get(name)
+        if config is None:
+            known = ", ".join(self.targets)
+            raise ConfigError(
+                f"{self.source} has no target {name!r} (known: {known}); refunds journaled through it are sent and "
+                "tracked only through it: restore the target in the profile"
+            )
+        where = f"{self.source}: targets.{name}"
+        if config.token_env is not None:
+            given = os.environ.get(config.token_env, "").strip()
+            if not given:
+                raise ConfigError(f"{where}: token_env names ${config.token_env}, which is not set or empty")
+            token = _checked_token(given, f"${config.token_env}")
+        else:
+            assert config.token_file is not None  # the profile has one or the other
+            token = _token_in(config.token_file)
+        url = _http_url(api or config.api, f"targets.{name}.api URL")
+        return Target(url, config.adapter, token, name, config.rate, config.concurrency)
+
+
+def routing(
+    profile: Profile, api: str | None = None, adapter: str | None = None, token_file: Path | None = None
+) -> Routing | None:
+    """The profile's routing by supplier (None: a profile with one API); the single-API flags are refused with it."""
+    if not profile.targets:
+        return None
+    flags = [f for f, v in (("--api", api), ("--adapter", adapter), ("--token-file", token_file)) if v is not None]
+    if os.environ.get("REFUNDCTL_API"):
+        flags.append("$REFUNDCTL_API")
+    if flags:
+        raise ConfigError(
+            f"{profile.source} routes orders by supplier to its targets: {' and '.join(flags)} would send every "
+            "supplier's refunds to one API; leave them out, or use a profile without targets"
+        )
+    return Routing(
+        {t.name: t for t in profile.targets},
+        {code: t.name for t in profile.targets for code in t.suppliers},
+        profile.default_target,
+        profile.source,
     )

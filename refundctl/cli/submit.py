@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,14 +16,17 @@ from click.core import ParameterSource
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import Target, resolve_policy_dir
+from refundctl.config import DEFAULT_ADAPTER, DEFAULT_CONCURRENCY, Routing, Target, resolve_policy_dir, routing
 from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.orders.ids import read_order_ids
 from refundctl.orders.shards import Shard
 from refundctl.output import render
 from refundctl.submit import Fate, Settings, summarize
+from refundctl.submit.estimate import COLUMNS as ESTIMATE_COLUMNS
+from refundctl.submit.estimate import Pace, estimate
 from refundctl.submit.fates import COLUMNS, UNDONE
 from refundctl.submit.legs import manual_lines, unsendable
+from refundctl.submit.routes import route
 from refundctl.submit.run import (
     Options,
     decide_orders,
@@ -60,6 +65,53 @@ def _ask(question: str) -> bool:
 def _connect(connection: ConnectionFlags, limiter: RateLimiter, concurrency: int) -> tuple[Target, Connection]:
     target = connection.target()
     return target, connection.connection(target, limiter, concurrency)
+
+
+def _routed(ctx: click.Context, routes: Routing, fetch: bool, shard: Shard | None) -> None:
+    """A routed profile sets each target's rate and concurrency: flags for one API are refused, not half-applied."""
+    given = [
+        f"--{name}" for name in ("rate", "concurrency") if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    ]
+    if fetch:
+        given.append("--fetch (it asks one API for its orders)")
+    if given:
+        raise ConfigError(
+            f"{routes.source} routes orders by supplier, each target at its own rate and concurrency: "
+            f"{', '.join(given)} cannot apply; set them per target in the profile"
+        )
+    if shard is not None and shard.count > 1:
+        paces = ", ".join(f"{t.name} {t.rate / shard.count:g}/s" for t in routes.targets.values())
+        _note(f"shard {shard}: each target's rate is shared by {shard.count} shards: {paces}")
+
+
+def _paces(routes: Routing | None, connection: ConnectionFlags, rate: float | None, shards: int) -> dict[str, Pace]:
+    """Each target's URL, adapter and rate (a shard's part of it), as the dry run's estimate needs; no token."""
+    if routes is None:
+        profile = connection.profile()
+        api = connection.api or os.environ.get("REFUNDCTL_API") or profile.api
+        return {"": Pace(api, connection.adapter or profile.adapter or DEFAULT_ADAPTER, rate)}
+    return {t.name: Pace(t.api, t.adapter, t.rate / shards) for t in routes.targets.values()}
+
+
+def _lanes(
+    routes: Routing | None, single: tuple[Target, Connection] | None, connection: ConnectionFlags, shards: int
+) -> Callable[[str], tuple[Target, Connection]]:
+    """A target's lane by name, opened once: its token read, its own rate limiter (a shard's part of its rate)."""
+
+    @functools.cache
+    def lane(name: str) -> tuple[Target, Connection]:
+        if routes is None:
+            if name or single is None:
+                raise ConfigError(
+                    f"the journal sent refunds through target {name!r} of a routed profile: resume with that "
+                    "profile (--profile), or pass a new --journal"
+                )
+            return single
+        target = routes.target(name)
+        rate = None if target.rate is None else target.rate / shards
+        return target, connection.connection(target, RateLimiter(rate), target.concurrency or DEFAULT_CONCURRENCY)
+
+    return lane
 
 
 def _note(line: str) -> None:
@@ -202,6 +254,10 @@ def submit(
     130 on Ctrl-C (after the journal is committed; it says how to resume).
     """
     profile = connection.profile()
+    routes = routing(profile, connection.api, connection.adapter, connection.token_file)
+    if routes is not None:
+        _routed(click.get_current_context(), routes, fetch, shard)
+    shards = 1 if shard is None else shard.count
     policy_dir, _ = resolve_policy_dir(policy_dir, profile)
     limiter = RateLimiter(rate)
     journal = journal_path or default_journal(orders[0], shard)
@@ -211,23 +267,29 @@ def submit(
         )
     ids = [i for i in read_order_ids(orders) if shard is None or shard.holds(i.order_id)] if fetch else []
     # Every setting a run needs is checked before any work, and long before a journal is made or bound.
-    link = None if dry_run and not fetch else _connect(connection, limiter, concurrency)
+    link = None if (dry_run and not fetch) or routes is not None else _connect(connection, limiter, concurrency)
     pay_target = None if dry_run else payments.target(profile)
     provider = pay_target.provider if pay_target else payments.provider_name(profile)
     if fetch:
         assert link is not None
         decided = fetch_orders(*link, ids, policy_dir, as_of)
         references: dict[str, str] = {}  # a supplier's order does not know the platform's payment
+        suppliers: dict[str, str] = {}
     else:
-        decided, references = decide_orders(orders, policy_dir, as_of, shard)
+        decided, references, suppliers = decide_orders(orders, policy_dir, as_of, shard)
     today = plan_all(decided, references)
     submittable = {oid: plan for oid, plan in today.items() if plan is not None}
     refused = unsendable(submittable, provider)
-    plans = {oid: plan for oid, plan in submittable.items() if oid not in refused}
-    if dry_run or link is None:
+    plans = route({oid: plan for oid, plan in submittable.items() if oid not in refused}, suppliers, routes)
+    if dry_run:
         _report(dry_run_fates(decided, plans, refused), output_format, None)
+        loads, line = estimate(plans.values(), _paces(routes, connection, rate, shards), verify_quote)
+        render(loads, "table", sys.stderr, columns=ESTIMATE_COLUMNS)
+        _note(line)
         return
-    target, conn = link
+    lanes = _lanes(routes, link, connection, shards)
+    for name in dict.fromkeys(p.target for p in plans.values()):
+        lanes(name)  # every token this run's new plans need is read before the journal is opened
     # The provider is paced on its own: its rate limits are not the supplier's.
     pay = (
         None if pay_target is None else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
@@ -238,7 +300,7 @@ def submit(
     digests = sorted({digest for _, digest in decided})
     digest = digests[0] if len(digests) == 1 else None
     unsubmitted = unsubmitted_of(decided, plans, refused)
-    done = run_submit(target, journal, today, plans, conn, settings, options, ask, pay, _note, digest, unsubmitted)
+    done = run_submit(lanes, journal, today, plans, settings, options, ask, pay, _note, digest, unsubmitted)
     rows = fates_in_order(decided, done.fates, refused)
     _report(rows, output_format, journal)
     if done.unreachable:

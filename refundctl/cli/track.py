@@ -10,8 +10,8 @@ import click
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import PaymentsTarget, Target
-from refundctl.errors import CommandFailed, ExitCode
+from refundctl.config import PaymentsTarget, Target, routing
+from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.output import render
 from refundctl.track import COLUMNS, find_journal, follow
 
@@ -72,9 +72,20 @@ def track(
 
     profile = connection.profile()  # a bad --profile is an error whatever the other flags
 
-    def connect(api: str | None, adapter: str | None) -> tuple[Target, Connection]:
-        target = connection.target(api, adapter)
-        return target, connection.connection(target, RateLimiter(None), concurrency)
+    def connect(name: str, api: str | None, adapter: str | None) -> tuple[Target, Connection]:
+        """The target that created the refunds: the journal's URL, the token from the flags, environment or profile
+        (a routed profile's target of that name)."""
+        if name:
+            routes = routing(profile, connection.api, connection.adapter, connection.token_file)
+            if routes is None:
+                raise ConfigError(
+                    f"the journal's refunds went through target {name!r} of a routed profile: pass that profile "
+                    "(--profile) to ask each target about its own"
+                )
+            target = routes.target(name, api)
+        else:
+            target = connection.target(api, adapter)
+        return target, connection.connection(target, RateLimiter(target.rate), target.concurrency or concurrency)
 
     def connect_payments(provider: str | None, api: str | None) -> tuple[PaymentsTarget, Connection] | None:
         target = payments.target(profile, api, provider)

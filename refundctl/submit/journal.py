@@ -61,7 +61,7 @@ from typing import Any, Literal
 from refundctl.errors import JournalError
 
 APPLICATION_ID = 0x52464E44  # "RFND": tells our journals from any other SQLite file
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 State = Literal["planned", "sent", "accepted", "rejected", "failed", "skipped", "manual"]
 Payer = Literal["supplier", "platform"]
 PAYERS: tuple[Payer, ...] = ("supplier", "platform")
@@ -145,8 +145,16 @@ CREATE TABLE unsubmitted (
     decided_at TEXT NOT NULL
 );
 """
+# Schema 5: the target (a routed profile's name for an API) each refund's supplier leg is sent through; ''
+# for a run with one API, as every journal of schema 4 was.
+_FROM_4 = "ALTER TABLE refunds ADD COLUMN target TEXT NOT NULL DEFAULT '';"
 _TABLES: dict[Payer, str] = {"supplier": "refunds", "platform": "platform_legs"}
 _ALL_TABLES = frozenset({"meta", "refunds", "platform_legs", "unsubmitted"})
+
+
+def _bound(field: str, target: str) -> str:
+    """The meta key a target's ``api`` or ``adapter`` is bound under (the run's one API: the field alone)."""
+    return f"{field}:{target}" if target else field
 
 
 def _now() -> datetime:
@@ -184,6 +192,7 @@ class Plan:
     due_by: date | None
     platform: PlatformPlan | None = None
     due_by_provisional: bool = False  # due_by counts into a year whose official holidays are not published
+    target: str = ""  # the routed profile's target the supplier leg goes through ("": the run's one API)
 
     @property
     def decided(self) -> Decimal:
@@ -263,7 +272,8 @@ _LEG_STATE = (
     "created_at, updated_at, sent_at, synced_at"
 )
 _COLUMNS = (
-    f"order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, due_by_provisional, {_LEG_STATE}"
+    "order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, due_by_provisional, target, "
+    f"{_LEG_STATE}"
 )
 _PLATFORM_COLUMNS = f"order_id, idempotency_key, amount, payment_reference, {_LEG_STATE}"
 
@@ -395,6 +405,7 @@ def _entry(row: sqlite3.Row, leg: tuple[PlatformPlan, Leg] | None) -> Entry:
         due_by=_read(row, "due_by", _date),
         due_by_provisional=_read(row, "due_by_provisional", _flag, null=False),
         platform=None if leg is None else leg[0],
+        target=_read(row, "target", _text, null=False),
     )
     return Entry(plan=plan, **_leg_state(row), platform=None if leg is None else leg[1])
 
@@ -574,14 +585,19 @@ class Journal:
         if app_id == 0 and not tables and create:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} {_FROM_2} {_FROM_3} PRAGMA application_id={APPLICATION_ID}; "
+                f"BEGIN IMMEDIATE; {_SCHEMA} {_FROM_2} {_FROM_3} {_FROM_4} PRAGMA application_id={APPLICATION_ID}; "
                 f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
             tables = set(_ALL_TABLES)
         elif app_id != APPLICATION_ID:
             raise JournalError(f"{path} is an SQLite file but not a refundctl journal; pass another --journal")
-        elif version in (1, 2, 3):
-            steps = (_FROM_1 if version == 1 else "") + (_FROM_2 if version < 3 else "") + _FROM_3
+        elif version in (1, 2, 3, 4):
+            steps = (
+                (_FROM_1 if version == 1 else "")
+                + (_FROM_2 if version < 3 else "")
+                + (_FROM_3 if version < 4 else "")
+                + _FROM_4
+            )
             db.executescript(f"BEGIN IMMEDIATE; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             tables = _tables(db)
         elif version != SCHEMA_VERSION:
@@ -641,7 +657,22 @@ class Journal:
         sent nothing to that API may move to another one (a typo fixed); one that has may move
         only with ``rebind``, the user's word that the new URL is the same API (a sandbox on
         ``--port 0`` restarted on its ``--state``), and never to another adapter or provider.
+        A routed run binds each target on its own (``bind_target``): what a target has sent
+        binds that target only.
         """
+        return self._bind(rebind, values, "")
+
+    def bind_target(self, target: str, *, rebind: bool = False, api: str, adapter: str) -> list[str]:
+        """``bind`` for one target of a routed profile (``api:NAME``, ``adapter:NAME``; "": the run's one API)."""
+        return self._bind(rebind, {_bound("api", target): api, _bound("adapter", target): adapter}, target)
+
+    def targets(self) -> dict[str, tuple[str | None, str | None]]:
+        """Every target the journal's refunds went through, with its bound API and adapter ("": the one API)."""
+        with self._reading("refunds"):
+            names = [r[0] for r in self._db.execute("SELECT DISTINCT target FROM refunds ORDER BY target")]
+        return {n: (self.meta(_bound("api", n)), self.meta(_bound("adapter", n))) for n in names}
+
+    def _bind(self, rebind: bool, values: Mapping[str, str], target: str) -> list[str]:
         notes: list[str] = []
         with self._errors("cannot bind"), self._transaction():
             for key, value in values.items():
@@ -651,27 +682,34 @@ class Journal:
                     continue
                 if row[0] == value:
                     continue
-                payer: Payer = "platform" if key.startswith("payments") else "supplier"
-                sent = self._sent(payer)
-                url = key in ("api", "payments_api")
+                field = key.partition(":")[0]
+                payer: Payer = "platform" if field.startswith("payments") else "supplier"
+                sent = self._sent(payer, None if payer == "platform" else target)
+                url = field in ("api", "payments_api")
                 if sent and not (rebind and url):
-                    flag = {"api": "--api", "adapter": "--adapter", "payments": "--payments"}.get(key, "--payments-api")
-                    how = f"resume with {flag} {row[0]}" + (
-                        ", or --rebind if it is the same API at a new URL" if url else ""
+                    flag = {"api": "--api", "adapter": "--adapter", "payments": "--payments"}.get(
+                        field, "--payments-api"
                     )
+                    how = (
+                        f"set targets.{target}.{field} back to {row[0]}" if target else f"resume with {flag} {row[0]}"
+                    ) + (", or --rebind if it is the same API at a new URL" if url else "")
+                    whose = f"target {target!r}'s " if target else ""
                     raise JournalError(
-                        f"{self.path} belongs to {key} {row[0]!r}, not {value!r}: it has sent {sent} {payer} leg(s) "
-                        f"there; {how}; or pass a new --journal for a new run"
+                        f"{self.path} belongs to {whose}{field} {row[0]!r}, not {value!r}: it has sent {sent} {payer} "
+                        f"leg(s) there; {how}; or pass a new --journal for a new run"
                     )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
                 why = "--rebind" if sent else "nothing was sent there"
                 notes.append(f"journal {self.path} rebound: {key} {row[0]} -> {value} ({why})")
         return notes
 
-    def _sent(self, payer: Payer) -> int:
-        """How many legs of ``payer`` have ever left (sent, answered, or handed over by hand)."""
+    def _sent(self, payer: Payer, target: str | None = None) -> int:
+        """How many legs of ``payer`` have ever left (sent, answered, or handed over by hand); of one target's."""
+        only = "" if target is None else " AND target = ?"
         row = self._db.execute(
-            f"SELECT count(*) FROM {_TABLES[payer]} WHERE sent_at IS NOT NULL OR state IN ('accepted', 'manual')"
+            f"SELECT count(*) FROM {_TABLES[payer]} WHERE (sent_at IS NOT NULL OR state IN ('accepted', 'manual'))"
+            + only,
+            () if target is None else (target,),
         ).fetchone()
         return int(row[0])
 
@@ -804,8 +842,8 @@ class Journal:
         now = _iso(self._clock())
         cursor = self._db.executemany(
             "INSERT INTO refunds (order_id, idempotency_key, amount, currency, outcome, reason, waivers, due_by, "
-            "due_by_provisional, state, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
+            "due_by_provisional, target, state, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
             "ON CONFLICT (order_id) DO NOTHING",
             (
                 (
@@ -818,6 +856,7 @@ class Journal:
                     json.dumps(list(p.waivers)),
                     None if p.due_by is None else p.due_by.isoformat(),
                     int(p.due_by_provisional),
+                    p.target,
                     now,
                     now,
                 )

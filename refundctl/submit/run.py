@@ -33,6 +33,7 @@ from refundctl.submit.journal import Entry, Journal, Plan, Unsubmitted, unsent
 from refundctl.submit.legs import platform_totals
 from refundctl.submit.pipeline import Pipeline, Settings, retried
 from refundctl.submit.plan import plan_for
+from refundctl.submit.routes import Lane, OpenLane, send_lanes
 
 T = TypeVar("T")
 Ask = Callable[[str], bool]  # asks the user a yes/no question; None where nobody can answer
@@ -47,24 +48,26 @@ def default_journal(first_input: str, shard: Shard | None = None) -> Path:
 
 def decide_orders(
     orders: Sequence[str], policy_dir: Path | None, as_of: datetime, shard: Shard | None = None
-) -> tuple[list[Decided], dict[str, str]]:
-    """Every decision (of ``shard``'s orders only, with one) with its policy digest, and each order's
-    payment_reference by order id; or OrderError
+) -> tuple[list[Decided], dict[str, str], dict[str, str]]:
+    """Every decision (of ``shard``'s orders only, with one) with its policy digest, each order's
+    payment_reference by order id, and each order's supplier code (for routing); or OrderError
     listing every bad record before anything is sent."""
     policies = load_policies(policy_dir)
     decided: list[Decided] = []
     references: dict[str, str] = {}
+    suppliers: dict[str, str] = {}
     problems: list[Problem] = []
     for record in iter_records(orders, shard):
         if record.order is None:
             problems.extend(record.problems)
         elif not problems:
             decided.append((decide(record.order, policies, as_of), policies.digest))
+            suppliers[record.order.id] = record.order.common.supplier
             if record.order.common.payment_reference is not None:
                 references[record.order.id] = record.order.common.payment_reference
     if problems:
         raise OrderError(problems)
-    return decided, references
+    return decided, references, suppliers
 
 
 def fetch_orders(
@@ -116,11 +119,17 @@ def totals(amounts: Sequence[tuple[Decimal, str]]) -> str:
     return ", ".join(f"{fmt(v, c)} {c}" for c, v in sorted(sums.items()))
 
 
-def confirm(api: str, due: Sequence[Plan], yes: bool, ask: Ask | None, payments: PaymentsTarget | None = None) -> None:
-    """A target that is not loopback, or a live payments key, is real money: say how many and how much, and ask."""
+def confirm(
+    apis: Mapping[str, str], due: Sequence[Plan], yes: bool, ask: Ask | None, payments: PaymentsTarget | None = None
+) -> None:
+    """A target that is not loopback, or a live payments key, is real money: say how many and how much, and ask.
+
+    ``apis``: each target's URL by name (a plan's ``target``)."""
     asks = []
-    if not is_loopback(api):
-        asks.append(f"{len(due)} refund(s) totalling {totals([(p.amount, p.currency) for p in due])} to {api}")
+    for name, api in apis.items():
+        mine = [p for p in due if p.target == name]
+        if mine and not is_loopback(api):
+            asks.append(f"{len(mine)} refund(s) totalling {totals([(p.amount, p.currency) for p in mine])} to {api}")
     if payments is not None and payments.live:
         paid = [p for p in due if p.platform is not None]
         asks.append(f"the platform's share of {len(paid)} refund(s), {platform_totals(paid)}, with a LIVE "
@@ -236,11 +245,10 @@ def standing(entries: Sequence[Entry]) -> str:
 
 
 def run_submit(
-    target: Target,
+    lanes: OpenLane,
     journal_path: Path,
     today: Mapping[str, Plan | None],
     plans: Mapping[str, Plan],
-    conn: Connection,
     settings: Settings,
     options: Options,
     ask: Ask | None = None,
@@ -258,14 +266,13 @@ def run_submit(
     decision changed is refused with both amounts unless ``options.replan``; one that sent
     anything keeps its plan (``note`` says so). ``digest`` (the policies') is bound to the journal, and so is
     ``options.shard``; ``unsubmitted`` (the other input orders, with their outcomes) is recorded with the plans.
-    ``note`` gets a line for each thing worth saying.
+    ``note`` gets a line for each thing worth saying. Each refund goes through its plan's target (``lanes``
+    opens it by name); a journaled one through the target it was journaled with, each target bound on its own.
     """
     journal = Journal.open(journal_path, lock=True)
     try:
         if journal.was_empty:
             note(f"{journal_path} was an empty file (0 bytes): made it a new journal")
-        for line in journal.bind(rebind=options.rebind, api=target.api, adapter=target.adapter):
-            note(line)
         if payments is not None:
             for line in journal.bind(
                 rebind=options.rebind, payments=payments[0].provider, payments_api=payments[0].api
@@ -287,7 +294,13 @@ def run_submit(
         inputs = list(dict.fromkeys([*today, *plans]))
         resumed = [known[oid] for oid in inputs if oid in known and oid not in replanned]
         due = [*fresh.values(), *(e.plan for e in resumed if Pipeline.is_due(e, settings.retry_failed))]
-        confirm(target.api, due, options.yes, ask, None if payments is None else payments[0])
+        links = {name: lanes(name) for name in dict.fromkeys([*(p.target for p in fresh.values()),
+                                                               *(e.plan.target for e in resumed)])}  # fmt: skip
+        for name, (target, _) in links.items():
+            for line in journal.bind_target(name, rebind=options.rebind, api=target.api, adapter=target.adapter):
+                note(line)
+        confirm({name: t.api for name, (t, _) in links.items()}, due, options.yes, ask,
+                None if payments is None else payments[0])  # fmt: skip
         if replanned:
             journal.replan(replanned)
             note(f"replanned {len(replanned)} unsent order(s) from today's decision (--replan)")
@@ -298,7 +311,7 @@ def run_submit(
         known = {e.order_id: e for e in journal.entries()}
         entries = [known[oid] for oid in inputs if oid in known]
         try:
-            return _send(target, journal, entries, conn, settings, payments)
+            return _send(links, journal, entries, settings, payments)
         except KeyboardInterrupt:
             now = {e.order_id: e for e in journal.entries()}
             where = standing([now[e.order_id] for e in entries if e.order_id in now])
@@ -309,10 +322,9 @@ def run_submit(
 
 
 def _send(
-    target: Target,
+    lanes: Mapping[str, Lane],
     journal: Journal,
     entries: Sequence[Entry],
-    conn: Connection,
     settings: Settings,
     payments: Payments | None,
 ) -> Submitted:
@@ -322,18 +334,11 @@ def _send(
         # rescanning them on every collection while sending (measured: 1.5k -> 2.2k refunds/s at 20,000).
         gc.freeze()
 
-        def pipeline(supplier: Supplier, provider: PaymentProvider | None) -> Pipeline:
-            return Pipeline(supplier, journal, settings, lambda f: progress.tick(failed=f.fate in UNDONE), provider)
+        async def go(provider: PaymentProvider | None) -> Submitted:
+            tick: Callable[[Fate], None] = lambda f: progress.tick(failed=f.fate in UNDONE)  # noqa: E731
+            return Submitted(*await send_lanes(lanes, journal, entries, settings, provider, tick))
 
-        async def run(supplier: Supplier) -> Submitted:
-            async def go(provider: PaymentProvider | None) -> Submitted:
-                sender = pipeline(supplier, provider)
-                fates = await sender.run(entries)
-                return Submitted(fates, sender.answered, sender.unanswered)
-
-            return await paying(payments, go)
-
-        return asyncio.run(using(target.adapter, conn, run))
+        return asyncio.run(paying(payments, go))
     finally:
         progress.close()
 

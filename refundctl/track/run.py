@@ -17,7 +17,8 @@ from refundctl.money import fmt
 from refundctl.output.progress import Progress
 from refundctl.submit.journal import Entry, Journal, Leg, overdue
 
-Connect = Callable[[str | None, str | None], tuple[Target, Connection]]  # the journal's api and adapter
+# A target's name ("": the run's one API) and the api and adapter the journal bound it to -> where to ask.
+Connect = Callable[[str, str | None, str | None], tuple[Target, Connection]]
 Payments = tuple[PaymentsTarget, Connection]
 # The journal's payments provider and its URL -> where to ask about platform legs (None: nowhere).
 ConnectPayments = Callable[[str | None, str | None], Payments | None]
@@ -113,29 +114,33 @@ async def _poll(
     return problems
 
 
-def _open_legs(journal: Journal, payer: str) -> list[tuple[str, Leg]]:
+def _open_legs(journal: Journal, payer: str, target: str | None = None) -> list[tuple[str, Leg]]:
+    """The legs of ``payer`` (of one ``target``'s refunds, if named) not yet final at their provider."""
     return [
         (e.order_id, leg)
         for e in journal.entries()
+        if target is None or e.plan.target == target
         for leg in e.legs
         if leg.payer == payer and leg.refund_id and leg.refund_status not in FINAL_STATUSES
     ]
 
 
 async def _sync(
-    supplier: tuple[Target, Connection], payments: Payments | None, journal: Journal, progress: Progress
+    suppliers: dict[str, tuple[Target, Connection]], payments: Payments | None, journal: Journal, progress: Progress
 ) -> list[str]:
-    """Poll both providers: the supplier for supplier legs, the payments provider for platform legs."""
-    target, conn = supplier
-    adapter = open_adapter(target.adapter, conn)
+    """Poll both providers: each supplier leg at the target that created it, platform legs at the payments
+    provider."""
 
     def tick(failed: bool) -> None:
         progress.tick(failed=failed)
 
-    try:
-        problems = await _poll(adapter, journal, _open_legs(journal, "supplier"), conn.concurrency, tick)
-    finally:
-        await adapter.aclose()
+    problems: list[str] = []
+    for name, (target, conn) in suppliers.items():
+        adapter = open_adapter(target.adapter, conn)
+        try:
+            problems += await _poll(adapter, journal, _open_legs(journal, "supplier", name), conn.concurrency, tick)
+        finally:
+            await adapter.aclose()
     if payments is None:
         return problems
     provider = open_payments(payments[0].provider, payments[1])
@@ -156,7 +161,8 @@ def follow(
     problems: list[str] = []
     try:
         if connect is not None:
-            supplier = connect(journal.meta("api"), journal.meta("adapter"))
+            bound = journal.targets() or {"": (journal.meta("api"), journal.meta("adapter"))}
+            suppliers = {name: connect(name, api, adapter) for name, (api, adapter) in bound.items()}
             payments = None
             if _open_legs(journal, "platform"):
                 payments = (
@@ -171,7 +177,7 @@ def follow(
                 sys.stderr, enabled=sys.stderr.isatty(), total=total, noun="synced", failed_label="unreachable"
             )
             try:
-                problems += asyncio.run(_sync(supplier, payments, journal, progress))
+                problems += asyncio.run(_sync(suppliers, payments, journal, progress))
             finally:
                 progress.close()
         rows = [row for e in journal.entries() for row in track_rows(e, as_of)]

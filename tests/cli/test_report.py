@@ -191,13 +191,16 @@ def test_a_schema_3_journal_is_migrated_and_counted_with_a_note_until_submit_run
     whole = tmp_path / "whole.journal.sqlite"
     submit(box, tmp_path, whole)
     full = data(report(tmp_path, whole, args=("--section", "fates", "-o", "json")))
-    db = sqlite3.connect(whole)  # as schema 3 left it: no unsubmitted orders, no shards
-    db.executescript("DROP TABLE unsubmitted; DELETE FROM meta WHERE key = 'shards'; PRAGMA user_version = 3;")
+    db = sqlite3.connect(whole)  # as schema 3 left it: no unsubmitted orders, no shards, no targets
+    db.executescript(
+        "DROP TABLE unsubmitted; DELETE FROM meta WHERE key = 'shards'; ALTER TABLE refunds DROP COLUMN target; "
+        "PRAGMA user_version = 3;"
+    )
     db.close()
     old = report(tmp_path, whole, args=("--section", "fates", "-o", "json"))
     assert old.exit_code == ExitCode.OK, old.output
     assert {r["fate"] for r in data(old)} == {r["fate"] for r in full} - {"not_eligible"}
     assert f"refundctl: {whole} was last written before journals recorded the orders not submitted" in old.stderr
-    assert sqlite3.connect(whole).execute("PRAGMA user_version").fetchone()[0] == 4
+    assert sqlite3.connect(whole).execute("PRAGMA user_version").fetchone()[0] == 5
     submit(box, tmp_path, whole)  # the rerun resumes (nothing sent twice) and records every order
     assert data(report(tmp_path, whole, args=("--section", "fates", "-o", "json"))) == full

@@ -323,7 +323,7 @@ def test_track_sync_draws_the_shared_meter_on_a_terminal_only(
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
 
-    def connect(api: str | None, adapter: str | None) -> tuple[Target, Connection]:
+    def connect(name: str, api: str | None, adapter: str | None) -> tuple[Target, Connection]:
         assert api is not None and adapter is not None
         return Target(api, adapter, box.token), Connection(api, box.token, RateLimiter(None), concurrency=1)
 

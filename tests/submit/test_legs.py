@@ -204,7 +204,7 @@ def test_a_schema_1_journal_is_migrated_with_every_row(tmp_path: Path) -> None:
     journal.mark_skipped("A")  # the new state is allowed in the migrated table
     journal.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     assert db.execute("SELECT count(*) FROM unsubmitted").fetchone()[0] == 0  # schema 4's table, empty
     db.close()
 
@@ -236,12 +236,12 @@ def test_a_live_key_is_confirmed_by_asking_with_the_platforms_totals() -> None:
         return False
 
     with pytest.raises(ConfigError, match="not confirmed: nothing sent"):
-        confirm("http://127.0.0.1:1", plans, False, ask, live)
+        confirm({"": "http://127.0.0.1:1"}, plans, False, ask, live)
     assert asked == [
         "Submit the platform's share of 2 refund(s), 20.00 CNY, 1.250 KWD, with a LIVE stripe key to "
         "https://api.stripe.com?"
     ]
-    confirm("http://127.0.0.1:1", plans, False, lambda q: True, live)  # yes: goes ahead
-    confirm("http://127.0.0.1:1", plans, True, None, live)  # --yes: nobody is asked
+    confirm({"": "http://127.0.0.1:1"}, plans, False, lambda q: True, live)  # yes: goes ahead
+    confirm({"": "http://127.0.0.1:1"}, plans, True, None, live)  # --yes: nobody is asked
     test_key = PaymentsTarget("stripe", "https://api.stripe.com", "sk_test_x")
-    confirm("http://127.0.0.1:1", plans, False, None, test_key)  # test mode moves no real money
+    confirm({"": "http://127.0.0.1:1"}, plans, False, None, test_key)  # test mode moves no real money
