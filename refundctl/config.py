@@ -176,8 +176,10 @@ def _profile(path: Path, name: str, table: Fields) -> Profile:
                     Issue(table.at(key), f"a profile with targets sets this per target (targets.NAME.{key})")
                 )
     default = table.get("default_target", _target_name, required=False)
-    if default is not None and default not in {t.name for t in targets}:
-        known = ", ".join(t.name for t in targets) or "none"
+    named = table.data.get("targets")
+    names = [str(n) for n in named] if isinstance(named, dict) else []
+    if default is not None and default not in names:
+        known = ", ".join(names) or "none"
         table.problems.append(
             Issue(table.at("default_target"), f"expected one of the targets ({known}), got {default!r}")
         )
@@ -230,9 +232,9 @@ def _targets(profile: Fields) -> tuple[TargetConfig, ...]:
         if len(given) != 1:
             what = "not both" if given else "where the token is (never the token itself)"
             profile.problems.append(Issue(target.at("token_env"), f"expected token_env or token_file: {what}"))
-        api = target.get("api", text)
+        api = target.get("api", text, required=False)  # required ones are reported missing by ``fields``
         adapter = target.get("adapter", choice(ADAPTER_NAMES), DEFAULT_ADAPTER, required=False)
-        rate = target.get("rate", _rate)
+        rate = target.get("rate", _rate, required=False)
         concurrency = target.get("concurrency", positive, DEFAULT_CONCURRENCY, required=False)
         if len(profile.problems) == before:
             out.append(TargetConfig(name, suppliers, api, adapter, token_env, token_file, rate, concurrency))

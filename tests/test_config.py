@@ -1,4 +1,5 @@
-"""Config profiles, flag/env/file precedence, token sources, and the progress bar."""
+"""Config profiles, flag/env/file precedence, token sources, and the progress bar; routed profiles: targets by
+supplier code, validated with FILE:LINE: key path: what was expected."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from refundctl.config import (
     resolve_payments,
     resolve_target,
     resolve_token,
+    routing,
 )
 from refundctl.errors import ConfigError
 
@@ -239,3 +241,155 @@ def test_payments_without_a_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
 )
 def test_a_live_key_against_a_real_target(key: str, api: str, live: bool) -> None:
     assert PaymentsTarget("stripe", api, key).live is live
+
+
+# Routed profiles: one target per supplier group, each with its own token source, rate and concurrency.
+
+ROUTED = """\
+profile = "disruption"
+
+[profiles.disruption]
+default_target = "others"
+default_service_level_days = 7
+
+[profiles.disruption.targets.zephyr]
+suppliers = ["ZA", "ZB"]
+api = "https://refunds.zephyr.example/"
+token_env = "ZEPHYR_TOKEN"
+rate = 10
+concurrency = 4
+
+[profiles.disruption.targets.others]
+suppliers = ["HARBOR-SHA"]
+api = "http://127.0.0.1:9000"
+adapter = "duffel"
+token_file = "{token}"
+rate = 2.5
+"""
+
+
+@pytest.fixture
+def token(tmp_path: Path) -> Path:
+    path = tmp_path / "others.token"
+    path.write_text("file-token\n")
+    path.chmod(0o600)
+    return path
+
+
+def _config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    monkeypatch.setenv("REFUNDCTL_CONFIG", str(path))
+    return path
+
+
+def test_a_routed_profile_reads_every_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: Path) -> None:
+    _config(tmp_path, monkeypatch, ROUTED.format(token=token))
+    profile = load_profile(None)
+    routes = routing(profile)
+    assert routes is not None and profile.default_service_level_days == 7
+    zephyr, others = routes.targets["zephyr"], routes.targets["others"]
+    assert (zephyr.suppliers, zephyr.adapter, zephyr.rate, zephyr.concurrency) == (("ZA", "ZB"), "sandbox", 10.0, 4)
+    assert (others.adapter, others.rate, others.concurrency, others.token_file) == ("duffel", 2.5, 16, token)
+    assert [routes.target_of(code) for code in ("ZA", "ZB", "HARBOR-SHA", "QQ")] == ["zephyr"] * 2 + ["others"] * 2
+
+
+def test_each_target_reads_its_own_token_and_never_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: Path
+) -> None:
+    _config(tmp_path, monkeypatch, ROUTED.format(token=token))
+    routes = routing(load_profile(None))
+    assert routes is not None
+    with pytest.raises(ConfigError, match=r"targets\.zephyr: token_env names \$ZEPHYR_TOKEN, which is not set"):
+        routes.target("zephyr")
+    monkeypatch.setenv("ZEPHYR_TOKEN", "env-token")
+    zephyr = routes.target("zephyr")
+    assert (zephyr.api, zephyr.token, zephyr.name, zephyr.rate) == ("https://refunds.zephyr.example", "env-token",
+                                                                    "zephyr", 10.0)  # fmt: skip
+    assert "env-token" not in repr(zephyr)
+    assert routes.target("others").token == "file-token"
+    assert routes.target("others", "http://127.0.0.1:9999").api == "http://127.0.0.1:9999"  # a journal's URL
+    with pytest.raises(ConfigError, match=r"has no target 'gone' \(known: zephyr, others\)"):
+        routes.target("gone")
+
+
+def test_a_profile_without_targets_is_not_routed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _config(tmp_path, monkeypatch, 'profile = "one"\n[profiles.one]\napi = "http://127.0.0.1:1"\n')
+    assert routing(load_profile(None)) is None
+
+
+def test_flags_for_one_api_are_refused_with_a_routed_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: Path
+) -> None:
+    _config(tmp_path, monkeypatch, ROUTED.format(token=token))
+    profile = load_profile(None)
+    with pytest.raises(ConfigError, match=r"routes orders by supplier to its targets: --api and --token-file would"):
+        routing(profile, "http://127.0.0.1:1", None, token)
+    monkeypatch.setenv("REFUNDCTL_API", "http://127.0.0.1:1")
+    with pytest.raises(ConfigError, match=r": \$REFUNDCTL_API would send every supplier's refunds to one API"):
+        routing(profile)
+
+
+BAD = """\
+profile = "bad"
+
+[profiles.bad]
+api = "http://127.0.0.1:1"
+default_target = "nowhere"
+
+[profiles.bad.targets.a]
+suppliers = ["ZA", 7]
+api = "http://127.0.0.1:2"
+rate = 0
+concurrency = -1
+colour = "blue"
+
+[profiles.bad.targets.b]
+suppliers = ["ZA"]
+api = "http://127.0.0.1:3"
+token_env = "B_TOKEN"
+token_file = "b.token"
+adapter = "teleport"
+
+[profiles.bad.targets."not ok"]
+suppliers = []
+api = "http://127.0.0.1:4"
+token_env = "has a space"
+"""
+
+
+def test_every_problem_is_located_with_what_was_expected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _config(tmp_path, monkeypatch, BAD)
+    with pytest.raises(ConfigError) as info:
+        load_profile(None)
+    found = set(str(info.value).splitlines())
+    expected = {
+        "5: profiles.bad.default_target: expected one of the targets (a, b, not ok), got 'nowhere'",
+        "12: profiles.bad.targets.a.colour: unknown key (expected one of: adapter, api, concurrency, rate, suppliers, "
+        "token_env, token_file)",
+        "8: profiles.bad.targets.a.suppliers[1]: expected a non-empty string, got 7",
+        "10: profiles.bad.targets.a.rate: expected a positive number of requests per second, got 0",
+        "11: profiles.bad.targets.a.concurrency: expected a non-negative whole number, got -1",
+        "7: profiles.bad.targets.a.token_env: expected token_env or token_file: where the token is (never the token "
+        "itself)",
+        "15: profiles.bad.targets.b.suppliers[0]: supplier 'ZA' is routed to target 'a' already",
+        "17: profiles.bad.targets.b.token_env: expected token_env or token_file: not both",
+        "14: profiles.bad.targets.b.rate: required key is missing",
+        "19: profiles.bad.targets.b.adapter: expected one of duffel, sandbox, got 'teleport'",
+        "21: profiles.bad.targets.not ok: expected a target name of letters, digits, - and _ (up to 40), got 'not ok'",
+        "22: profiles.bad.targets.not ok.suppliers: expected at least one supplier code",
+        "24: profiles.bad.targets.not ok.token_env: expected the name of an environment variable (the token itself "
+        "is never in the file), got 'has a space'",
+        "21: profiles.bad.targets.not ok.rate: required key is missing",
+        "4: profiles.bad.api: a profile with targets sets this per target (targets.NAME.api)",
+    }
+    assert found == {f"{path}:{line}" for line in expected}
+
+
+def test_a_target_that_is_not_a_table_and_empty_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _config(tmp_path, monkeypatch, 'profile = "p"\n[profiles.p]\ntargets = { a = 3 }\n')
+    with pytest.raises(ConfigError, match=rf"^{path}:3: profiles.p.targets.a: expected a table, got int$"):
+        load_profile(None)
+    _config(tmp_path, monkeypatch, 'profile = "p"\n[profiles.p.targets]\n')
+    with pytest.raises(ConfigError, match=r":2: profiles.p.targets: expected at least one target"):
+        load_profile(None)

@@ -79,4 +79,4 @@ def test_profile_policies_must_be_a_string(tmp_path: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(cli, ["policy", "path"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "[profiles.ops]: policies must be a string" in result.stderr
+    assert "config.toml:3: profiles.ops.policies: expected a non-empty string, got 3" in result.stderr
