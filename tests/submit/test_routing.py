@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -192,16 +191,10 @@ def test_estimate_is_the_slowest_targets_and_counts_quotes_and_skipped_legs() ->
     assert estimate(plans, paces, verify_quote=False)[0][0]["requests"] == 30
 
 
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    opened = Journal.open(tmp_path / "j.sqlite")
-    yield opened
-    opened.close()
-
-
-def test_a_429_from_one_target_slows_that_target_only(journal: Journal) -> None:
+def test_a_429_from_one_target_slows_that_target_only(tmp_path: Path) -> None:
     """Target A answers its first refund 429 with Retry-After: 30; B's refunds keep their own pace, 5/s."""
     time = VirtualTime()
+    journal = Journal.open(tmp_path / "j.sqlite")
     journal.plan([*(_plan(f"A{i}", "a") for i in range(3)), *(_plan(f"B{i}", "b") for i in range(4))])
     starts: dict[str, list[float]] = {"a.test": [], "b.test": []}
 
@@ -225,6 +218,7 @@ def test_a_429_from_one_target_slows_that_target_only(journal: Journal) -> None:
         router.post(url__regex=r"http://[ab]\.test/v1/refunds").mock(side_effect=answer)
         settings = Settings(concurrency=4, verify_quote=False)
         fates, answered, unanswered = time.run(send_lanes(lanes, journal, journal.entries(), settings, None, _ignore))
+    journal.close()
     assert starts["b.test"] == [0.0, 0.2, 0.4, 0.6000000000000001]  # B at its own rate, never paused
     assert starts["a.test"][:2] == [0.0, 30.0] and starts["a.test"][2] == pytest.approx(30.1)  # A waited 30 s
     assert (lanes["a"][1].limiter.pauses, lanes["b"][1].limiter.pauses) == (1, 0)
