@@ -16,7 +16,15 @@ from click.core import ParameterSource
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import DEFAULT_ADAPTER, DEFAULT_CONCURRENCY, Routing, Target, resolve_policy_dir, routing
+from refundctl.config import (
+    DEFAULT_ADAPTER,
+    DEFAULT_CONCURRENCY,
+    Profile,
+    Routing,
+    Target,
+    resolve_policy_dir,
+    routing,
+)
 from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.orders.ids import read_order_ids
 from refundctl.orders.shards import Shard
@@ -84,10 +92,11 @@ def _routed(ctx: click.Context, routes: Routing, fetch: bool, shard: Shard | Non
         _note(f"shard {shard}: each target's rate is shared by {shard.count} shards: {paces}")
 
 
-def _paces(routes: Routing | None, connection: ConnectionFlags, rate: float | None, shards: int) -> dict[str, Pace]:
+def _paces(
+    routes: Routing | None, profile: Profile, connection: ConnectionFlags, rate: float | None, shards: int
+) -> dict[str, Pace]:
     """Each target's URL, adapter and rate (a shard's part of it), as the dry run's estimate needs; no token."""
     if routes is None:
-        profile = connection.profile()
         api = connection.api or os.environ.get("REFUNDCTL_API") or profile.api
         return {"": Pace(api, connection.adapter or profile.adapter or DEFAULT_ADAPTER, rate)}
     return {t.name: Pace(t.api, t.adapter, t.rate / shards) for t in routes.targets.values()}
@@ -248,10 +257,18 @@ def submit(
     order whose decision changed and that sent nothing is refused with both
     amounts unless --replan; a journal that sent refunds to one API is refused for
     another unless --rebind (the same API at a new URL). One run at a time per
-    journal. Exit 0 when every leg of every
-    eligible refund was accepted, 3 when some were not (or are manual), 4 when
-    an API refused its key, 6 when it never answered (nothing could be sent),
-    130 on Ctrl-C (after the journal is committed; it says how to resume).
+    journal.
+
+    A config profile with targets routes each order by its supplier code to
+    its target (API, adapter, token source, rate and concurrency each): one
+    rate limiter per target, so a 429 slows that supplier only; the journal
+    keeps each refund's target for reruns and track --sync. --dry-run prints,
+    per target, the orders, totals and the time the run takes at its rate.
+
+    Exit 0 when every leg of every eligible refund was accepted, 3 when some
+    were not (or are manual), 4 when an API refused its key, 6 when it never
+    answered (nothing could be sent), 130 on Ctrl-C (after the journal is
+    committed; it says how to resume).
     """
     profile = connection.profile()
     routes = routing(profile, connection.api, connection.adapter, connection.token_file)
@@ -283,7 +300,7 @@ def submit(
     plans = route({oid: plan for oid, plan in submittable.items() if oid not in refused}, suppliers, routes)
     if dry_run:
         _report(dry_run_fates(decided, plans, refused), output_format, None)
-        loads, line = estimate(plans.values(), _paces(routes, connection, rate, shards), verify_quote)
+        loads, line = estimate(plans.values(), _paces(routes, profile, connection, rate, shards), verify_quote)
         render(loads, "table", sys.stderr, columns=ESTIMATE_COLUMNS)
         _note(line)
         return

@@ -114,14 +114,20 @@ async def _poll(
     return problems
 
 
+def _open(entry: Entry, payer: str) -> list[Leg]:
+    """The order's legs of ``payer`` not yet final at their provider."""
+    return [
+        leg for leg in entry.legs if leg.payer == payer and leg.refund_id and leg.refund_status not in FINAL_STATUSES
+    ]
+
+
 def _open_legs(journal: Journal, payer: str, target: str | None = None) -> list[tuple[str, Leg]]:
     """The legs of ``payer`` (of one ``target``'s refunds, if named) not yet final at their provider."""
     return [
         (e.order_id, leg)
         for e in journal.entries()
         if target is None or e.plan.target == target
-        for leg in e.legs
-        if leg.payer == payer and leg.refund_id and leg.refund_status not in FINAL_STATUSES
+        for leg in _open(e, payer)
     ]
 
 
@@ -162,7 +168,9 @@ def follow(
     try:
         if connect is not None:
             bound = journal.targets() or {"": (journal.meta("api"), journal.meta("adapter"))}
-            suppliers = {name: connect(name, api, adapter) for name, (api, adapter) in bound.items()}
+            # A routed journal's target is asked (its token read) only about legs still open there.
+            asked = {n for n in bound if not n} | {e.plan.target for e in journal.entries() if _open(e, "supplier")}
+            suppliers = {name: connect(name, api, adapter) for name, (api, adapter) in bound.items() if name in asked}
             payments = None
             if _open_legs(journal, "platform"):
                 payments = (

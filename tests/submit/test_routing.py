@@ -22,6 +22,7 @@ from click.testing import CliRunner, Result
 from refundctl.adapters import Connection
 from refundctl.cli.main import cli
 from refundctl.config import Target
+from refundctl.errors import JournalError
 from refundctl.submit.estimate import Pace, duration, estimate
 from refundctl.submit.journal import Journal, Plan
 from refundctl.submit.pipeline import Settings
@@ -229,3 +230,56 @@ def test_a_429_from_one_target_slows_that_target_only(tmp_path: Path) -> None:
 
 def _ignore(fate: object) -> None:
     return None
+
+
+def test_each_target_is_bound_on_its_own(tmp_path: Path) -> None:
+    """What a target has sent binds that target only: another target may still move (nothing sent there)."""
+    journal = Journal.open(tmp_path / "j.sqlite")
+    journal.plan([_plan("A1", "a"), _plan("B1", "b")])
+    assert journal.bind_target("a", api="http://127.0.0.1:1", adapter="sandbox") == []
+    assert journal.bind_target("b", api="http://127.0.0.1:2", adapter="sandbox") == []
+    journal.mark_sent("A1", Decimal("100.00"), None, None)
+    refused = (
+        r"belongs to target 'a''s api 'http://127.0.0.1:1', not 'http://127.0.0.1:3': it has sent 1 supplier leg\(s\) "
+        r"there; set targets.a.api back to http://127.0.0.1:1, or --rebind if it is the same API at a new URL"
+    )
+    with pytest.raises(JournalError, match=refused):
+        journal.bind_target("a", api="http://127.0.0.1:3", adapter="sandbox")
+    assert journal.bind_target("b", api="http://127.0.0.1:4", adapter="sandbox") == [
+        f"journal {tmp_path / 'j.sqlite'} rebound: api:b http://127.0.0.1:2 -> http://127.0.0.1:4 "
+        "(nothing was sent there)"
+    ]
+    assert journal.bind_target("a", rebind=True, api="http://127.0.0.1:3", adapter="sandbox")
+    with pytest.raises(JournalError, match=r"belongs to target 'a''s adapter 'sandbox', not 'duffel'"):
+        journal.bind_target("a", rebind=True, api="http://127.0.0.1:3", adapter="duffel")
+    assert journal.targets() == {"a": ("http://127.0.0.1:3", "sandbox"), "b": ("http://127.0.0.1:4", "sandbox")}
+    journal.close()
+
+
+def test_a_schema_4_journal_keeps_its_refunds_on_its_one_api(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal.open(path)
+    journal.plan([_plan("A1", "")])
+    journal.close()
+    db = sqlite3.connect(path)  # as schema 4 left it: no target column
+    db.executescript("ALTER TABLE refunds DROP COLUMN target; PRAGMA user_version = 4;")
+    db.close()
+    journal = Journal.open(path)
+    assert [e.plan.target for e in journal.entries()] == [""] and journal.targets() == {"": (None, None)}
+    journal.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 5
+
+
+def test_track_asks_only_the_targets_with_open_legs(boxes: tuple[Any, Any], tmp_path: Path) -> None:
+    a, b = boxes
+    _profile(tmp_path, a, b)
+    assert _submit(tmp_path, a, b).exit_code == 0
+    journal = Journal.open(tmp_path / "j.sqlite")
+    journal.record_status("HH-2001", status="succeeded", answer={})
+    journal.close()
+    no_hotels_token = replace(b, token="")
+    tracked = _run(
+        tmp_path, a, no_hotels_token, "track", "--journal", str(tmp_path / "j.sqlite"), "--sync", "-o", "jsonl"
+    )
+    assert tracked.exit_code == 0, tracked.output  # the hotels target, with nothing open, was not asked
+    assert {json.loads(line)["status"] for line in tracked.stdout.splitlines()} == {"succeeded"}
