@@ -402,8 +402,9 @@ class Routing:
     def target_of(self, supplier: str) -> str | None:
         return self.suppliers.get(supplier, self.default)
 
-    def target(self, name: str, api: str | None = None) -> Target:
-        """Target ``name`` with its token read now (``api``: a URL the journal bound it to, over the profile's)."""
+    def target(self, name: str, api: str | None = None, adapter: str | None = None) -> Target:
+        """Target ``name`` with its token read now (``api``, ``adapter``: what a journal bound it to, over the
+        profile's)."""
         config = self.targets.get(name)
         if config is None:
             known = ", ".join(self.targets)
@@ -421,7 +422,7 @@ class Routing:
             assert config.token_file is not None  # the profile has one or the other
             token = _token_in(config.token_file)
         url = _http_url(api or config.api, f"targets.{name}.api URL")
-        return Target(url, config.adapter, token, name, config.rate, config.concurrency)
+        return Target(url, adapter or config.adapter, token, name, config.rate, config.concurrency)
 
 
 def routing(

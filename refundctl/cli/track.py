@@ -82,7 +82,7 @@ def track(
                     f"the journal's refunds went through target {name!r} of a routed profile: pass that profile "
                     "(--profile) to ask each target about its own"
                 )
-            target = routes.target(name, api)
+            target = routes.target(name, api, adapter)
         else:
             target = connection.target(api, adapter)
         return target, connection.connection(target, RateLimiter(target.rate), target.concurrency or concurrency)

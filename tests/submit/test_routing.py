@@ -283,3 +283,21 @@ def test_track_asks_only_the_targets_with_open_legs(boxes: tuple[Any, Any], tmp_
     )
     assert tracked.exit_code == 0, tracked.output  # the hotels target, with nothing open, was not asked
     assert {json.loads(line)["status"] for line in tracked.stdout.splitlines()} == {"succeeded"}
+
+
+def test_a_target_the_profile_no_longer_has_is_an_error_not_a_guess(boxes: tuple[Any, Any], tmp_path: Path) -> None:
+    a, b = boxes
+    _profile(tmp_path, a, b)
+    assert _submit(tmp_path, a, b).exit_code == 0
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text().replace("targets.hotels]", "targets.harbor]"))
+    again = _submit(tmp_path, a, b)
+    assert again.exit_code == 2 and again.stdout == ""
+    assert "has no target 'hotels' (known: zephyr, harbor); refunds journaled through it are sent and tracked only " \
+        "through it: restore the target in the profile" in again.stderr  # fmt: skip
+    journal = Journal.open(tmp_path / "j.sqlite")
+    journal.record_status("HH-2001", status="pending", answer={})  # still open: track must ask its target
+    journal.close()
+    tracked = _run(tmp_path, a, b, "track", "--journal", str(tmp_path / "j.sqlite"), "--sync")
+    assert tracked.exit_code == 2 and "has no target 'hotels'" in tracked.stderr
+    assert (_on(a), _on(b)) == ({"ZA-1001": 1, "ZA-1002": 1}, {"HH-2001": 1})
