@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -178,3 +179,41 @@ def test_planning_is_one_transaction(journal: Journal) -> None:
     with pytest.raises(JournalError, match="cannot plan"):
         journal.plan([plan("A"), clash])
     assert journal.entries() == []  # A was rolled back with B
+
+
+def test_each_target_is_bound_on_its_own(tmp_path: Path) -> None:
+    """What a target has sent binds that target only: another target may still move (nothing sent there)."""
+    journal = Journal.open(tmp_path / "j.sqlite")
+    journal.plan([replace(plan("A1"), target="a"), replace(plan("B1"), target="b")])
+    assert journal.bind_target("a", api="http://127.0.0.1:1", adapter="sandbox") == []
+    assert journal.bind_target("b", api="http://127.0.0.1:2", adapter="sandbox") == []
+    journal.mark_sent("A1", Decimal("10.00"), None, None)
+    refused = (
+        r"belongs to target 'a''s api 'http://127.0.0.1:1', not 'http://127.0.0.1:3': it has sent 1 supplier leg\(s\) "
+        r"there; set targets.a.api back to http://127.0.0.1:1, or --rebind if it is the same API at a new URL"
+    )
+    with pytest.raises(JournalError, match=refused):
+        journal.bind_target("a", api="http://127.0.0.1:3", adapter="sandbox")
+    assert journal.bind_target("b", api="http://127.0.0.1:4", adapter="sandbox") == [
+        f"journal {tmp_path / 'j.sqlite'} rebound: api:b http://127.0.0.1:2 -> http://127.0.0.1:4 "
+        "(nothing was sent there)"
+    ]
+    assert journal.bind_target("a", rebind=True, api="http://127.0.0.1:3", adapter="sandbox")
+    with pytest.raises(JournalError, match=r"belongs to target 'a''s adapter 'sandbox', not 'duffel'"):
+        journal.bind_target("a", rebind=True, api="http://127.0.0.1:3", adapter="duffel")
+    assert journal.targets() == {"a": ("http://127.0.0.1:3", "sandbox"), "b": ("http://127.0.0.1:4", "sandbox")}
+    journal.close()
+
+
+def test_a_schema_4_journal_keeps_its_refunds_on_its_one_api(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal.open(path)
+    journal.plan([plan("A1")])
+    journal.close()
+    db = sqlite3.connect(path)  # as schema 4 left it: no target column
+    db.executescript("ALTER TABLE refunds DROP COLUMN target; PRAGMA user_version = 4;")
+    db.close()
+    journal = Journal.open(path)
+    assert [e.plan.target for e in journal.entries()] == [""] and journal.targets() == {"": (None, None)}
+    journal.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 5

@@ -22,8 +22,6 @@ from click.testing import CliRunner, Result
 from refundctl.adapters import Connection
 from refundctl.cli.main import cli
 from refundctl.config import Target
-from refundctl.errors import JournalError
-from refundctl.submit.estimate import Pace, duration, estimate
 from refundctl.submit.journal import Journal, Plan
 from refundctl.submit.pipeline import Settings
 from refundctl.submit.routes import send_lanes
@@ -167,31 +165,6 @@ def _plan(order_id: str, target: str, amount: str = "100.00") -> Plan:
     return Plan(order_id, f"rfk_{order_id}", Decimal(amount), "CNY", "full", None, (), None, target=target)
 
 
-@pytest.mark.parametrize(
-    ("seconds", "shown"),
-    [(0.4, "0.4 s"), (59.94, "59.9 s"), (90, "2 min"), (20_000, "5 h 33 min"), (40_020, "11 h 07 min")],
-)
-def test_durations_read_as_an_operator_reads_them(seconds: float, shown: str) -> None:
-    assert duration(seconds) == shown
-
-
-def test_estimate_is_the_slowest_targets_and_counts_quotes_and_skipped_legs() -> None:
-    plans = [*(_plan(f"A{i}", "a") for i in range(30)), _plan("A-zero", "a", "0.00"), _plan("B1", "b", "5.50")]
-    paces = {
-        "a": Pace("https://a.example", "sandbox", 10.0),
-        "b": Pace(None, "duffel", None),
-        "c": Pace(None, "sandbox", 1.0),
-    }
-    rows, line = estimate(plans, paces, verify_quote=True)
-    assert [(r["target"], r["orders"], r["total"], r["requests"], r["rate"], r["estimate"]) for r in rows] == [
-        ("a", 31, "3000.00 CNY", 60, "10/s", "6.0 s"),  # 30 refunds and their quotes; the zero leg sends nothing
-        ("b", 1, "5.50 CNY", 2, "no limit", "no limit"),
-    ]
-    assert line == "estimate: at least 6.0 s, the slowest target's (a) at its rate limit; b without a rate limit " \
-        "(--rate): as fast as it answers"  # fmt: skip
-    assert estimate(plans, paces, verify_quote=False)[0][0]["requests"] == 30
-
-
 def test_a_429_from_one_target_slows_that_target_only(tmp_path: Path) -> None:
     """Target A answers its first refund 429 with Retry-After: 30; B's refunds keep their own pace, 5/s."""
     time = VirtualTime()
@@ -230,44 +203,6 @@ def test_a_429_from_one_target_slows_that_target_only(tmp_path: Path) -> None:
 
 def _ignore(fate: object) -> None:
     return None
-
-
-def test_each_target_is_bound_on_its_own(tmp_path: Path) -> None:
-    """What a target has sent binds that target only: another target may still move (nothing sent there)."""
-    journal = Journal.open(tmp_path / "j.sqlite")
-    journal.plan([_plan("A1", "a"), _plan("B1", "b")])
-    assert journal.bind_target("a", api="http://127.0.0.1:1", adapter="sandbox") == []
-    assert journal.bind_target("b", api="http://127.0.0.1:2", adapter="sandbox") == []
-    journal.mark_sent("A1", Decimal("100.00"), None, None)
-    refused = (
-        r"belongs to target 'a''s api 'http://127.0.0.1:1', not 'http://127.0.0.1:3': it has sent 1 supplier leg\(s\) "
-        r"there; set targets.a.api back to http://127.0.0.1:1, or --rebind if it is the same API at a new URL"
-    )
-    with pytest.raises(JournalError, match=refused):
-        journal.bind_target("a", api="http://127.0.0.1:3", adapter="sandbox")
-    assert journal.bind_target("b", api="http://127.0.0.1:4", adapter="sandbox") == [
-        f"journal {tmp_path / 'j.sqlite'} rebound: api:b http://127.0.0.1:2 -> http://127.0.0.1:4 "
-        "(nothing was sent there)"
-    ]
-    assert journal.bind_target("a", rebind=True, api="http://127.0.0.1:3", adapter="sandbox")
-    with pytest.raises(JournalError, match=r"belongs to target 'a''s adapter 'sandbox', not 'duffel'"):
-        journal.bind_target("a", rebind=True, api="http://127.0.0.1:3", adapter="duffel")
-    assert journal.targets() == {"a": ("http://127.0.0.1:3", "sandbox"), "b": ("http://127.0.0.1:4", "sandbox")}
-    journal.close()
-
-
-def test_a_schema_4_journal_keeps_its_refunds_on_its_one_api(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite"
-    journal = Journal.open(path)
-    journal.plan([_plan("A1", "")])
-    journal.close()
-    db = sqlite3.connect(path)  # as schema 4 left it: no target column
-    db.executescript("ALTER TABLE refunds DROP COLUMN target; PRAGMA user_version = 4;")
-    db.close()
-    journal = Journal.open(path)
-    assert [e.plan.target for e in journal.entries()] == [""] and journal.targets() == {"": (None, None)}
-    journal.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 5
 
 
 def test_track_asks_only_the_targets_with_open_legs(boxes: tuple[Any, Any], tmp_path: Path) -> None:
