@@ -8,12 +8,14 @@ in two legs (a goodwill code makes the platform fund 20.00 of each), half in one
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import re
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -127,13 +129,28 @@ def test_sigkill_at_random_points_then_rerun_creates_each_refund_exactly_once(
     j.close()
 
 
+def _wait_for_accepted(journal: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True)) as db:
+                if db.execute("SELECT 1 FROM refunds WHERE state = 'accepted' LIMIT 1").fetchone():
+                    return
+        except sqlite3.OperationalError:
+            pass  # not created yet, or its tables not yet
+        time.sleep(0.02)
+    raise AssertionError(f"no refund accepted within {timeout} s (exit code {proc.poll()})")
+
+
 def test_ctrl_c_exits_130_with_the_journal_committed(sandbox_factory: Any, tmp_path: Path) -> None:
     orders, ids = _orders(tmp_path)
-    box = sandbox_factory(orders=[orders], latency_ms=20)  # slow enough to interrupt mid-run
+    box = sandbox_factory(orders=[orders], latency_ms=50)  # slow enough to interrupt mid-run
     env = os.environ | {"REFUNDCTL_TOKEN": box.token, "XDG_CONFIG_HOME": str(tmp_path)}
     argv = [sys.executable, "-m", "refundctl", "submit", str(orders), "--api", box.base_url, "--concurrency", "2"]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    # Interrupt once the journal has an accepted refund, not after a fixed time: on a loaded machine
+    # a fixed time may come before the first answer.
+    _wait_for_accepted(tmp_path / "orders.journal.sqlite", proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == ExitCode.INTERRUPTED, stderr
