@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from refundctl.client import RateLimiter
-from refundctl.config import resolve_policy_dir
-from refundctl.errors import CommandFailed, ExitCode
+from refundctl.config import Target, resolve_policy_dir, routing
+from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.policy.loader import load_policies
 from refundctl.smoke import FailureKind, SmokeSettings, Step, smoke_test
 
@@ -26,6 +26,22 @@ KIND_NAMES: dict[FailureKind, str] = {
 }
 
 
+def _target(connection: ConnectionFlags, name: str | None) -> Target:
+    """The one API, or with a routed profile the target named by ``--target`` (at its own rate limit)."""
+    profile = connection.profile()
+    routes = routing(profile, connection.api, connection.adapter, connection.token_file)
+    if routes is None:
+        if name is not None:
+            raise ConfigError(f"--target {name}: the profile routes no suppliers to targets; leave --target out")
+        return connection.target()
+    if name is None:
+        raise ConfigError(
+            f"{profile.source} routes suppliers to targets: name the one to smoke-test with --target "
+            f"(one of: {', '.join(routes.targets)})"
+        )
+    return routes.target(name)
+
+
 def _line(step: Step) -> str:
     return f"{step.status:<7} {step.name:<6} {step.seconds * 1000:>8.0f} ms  {step.detail}"
 
@@ -34,6 +50,7 @@ def _line(step: Step) -> str:
     epilog=examples(
         "REFUNDCTL_TOKEN=... refundctl smoke --api http://127.0.0.1:8080 --order ZA-1001",
         "refundctl smoke --adapter duffel --api https://api.duffel.com --order ord_0000A --commit",
+        "refundctl smoke --profile disruption --target zephyr --order ZA-1001",
     )
 )
 @click.option("--order", "order_id", required=True, metavar="ID", help="The supplier's order id to run the path on.")
@@ -42,6 +59,8 @@ def _line(step: Step) -> str:
 )
 @click.option("--wait", type=click.FloatRange(min=0), default=120.0, show_default=True,
               help="Seconds to track the submitted refund until it is final (exit 8 when it is not).")  # fmt: skip
+@click.option("--target", "target_name", metavar="NAME",
+              help="With a profile that routes suppliers to targets: the target to smoke-test.")  # fmt: skip
 @tolerance_option("How far below the decision the supplier's quote may be (as for submit).")
 @policies_option
 @as_of_option
@@ -50,6 +69,7 @@ def smoke(
     order_id: str,
     commit: bool,
     wait: float,
+    target_name: str | None,
     tolerance: Decimal,
     policy_dir: Path | None,
     as_of: datetime,
@@ -65,7 +85,7 @@ def smoke(
     cannot be decided, 4 authentication, 6 supplier error, 7 refund mismatch,
     8 timeout.
     """
-    target = connection.target()
+    target = _target(connection, target_name)
     settings = SmokeSettings(
         order_id,
         load_policies(resolve_policy_dir(policy_dir, connection.profile())[0]),
@@ -74,7 +94,7 @@ def smoke(
         wait,
         tolerance=tolerance,
     )
-    conn = connection.connection(target, RateLimiter(None), 1)
+    conn = connection.connection(target, RateLimiter(target.rate), 1)
     result = smoke_test(target.adapter, conn, settings)
     for step in result.steps:
         click.echo(_line(step))

@@ -22,6 +22,7 @@ from click.testing import CliRunner, Result
 from refundctl.adapters import Connection
 from refundctl.cli.main import cli
 from refundctl.config import Target
+from refundctl.errors import ExitCode
 from refundctl.submit.journal import Journal, Plan
 from refundctl.submit.pipeline import Settings
 from refundctl.submit.routes import send_lanes
@@ -236,3 +237,26 @@ def test_a_target_the_profile_no_longer_has_is_an_error_not_a_guess(boxes: tuple
     tracked = _run(tmp_path, a, b, "track", "--journal", str(tmp_path / "j.sqlite"), "--sync")
     assert tracked.exit_code == 2 and "has no target 'hotels'" in tracked.stderr
     assert (_on(a), _on(b)) == ({"ZA-1001": 1, "ZA-1002": 1}, {"HH-2001": 1})
+
+
+def test_smoke_with_a_routed_profile_tests_the_target_named(boxes: tuple[Any, Any], tmp_path: Path) -> None:
+    a, b = boxes
+    _profile(tmp_path, a, b)
+    smoke = ["smoke", "--order", "HH-2001", "--as-of", AS_OF, "--max-attempts", "2"]
+    unnamed = _run(tmp_path, a, b, *smoke)
+    assert unnamed.exit_code == ExitCode.BAD_INPUT and unnamed.stdout == ""
+    assert "name the one to smoke-test with --target (one of: zephyr, hotels)" in unnamed.stderr
+    passed = _run(tmp_path, a, b, *smoke, "--target", "hotels")
+    assert passed.exit_code == 0, passed.stderr
+    assert f"smoke: passed against {b.base_url} (sandbox)" in passed.stdout
+    unknown = _run(tmp_path, a, b, *smoke, "--target", "trains")
+    assert unknown.exit_code == ExitCode.BAD_INPUT
+    assert "has no target 'trains' (known: zephyr, hotels)" in unknown.stderr
+
+
+def test_smoke_target_without_a_routed_profile_is_refused(boxes: tuple[Any, Any], tmp_path: Path) -> None:
+    a, b = boxes
+    (tmp_path / "config.toml").write_text("")
+    result = _run(tmp_path, a, b, "smoke", "--api", a.base_url, "--order", "ZA-1001", "--target", "zephyr")
+    assert result.exit_code == ExitCode.BAD_INPUT and result.stdout == ""
+    assert "--target zephyr: the profile routes no suppliers to targets" in result.stderr
