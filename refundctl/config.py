@@ -62,6 +62,9 @@ DEFAULT_ADAPTER = "sandbox"
 # The adapters' names, for --adapter's choices and completion without importing the HTTP
 # stack (a test keeps this equal to refundctl.adapters.ADAPTERS).
 ADAPTER_NAMES = ("duffel", "sandbox")
+# The payments providers' names (a test keeps this equal to refundctl.adapters.PAYMENTS); "none": paid by hand.
+PAYMENTS_NAMES = ("stripe",)
+PAYMENTS_CHOICES = (*PAYMENTS_NAMES, "none")
 DEFAULT_SERVICE_LEVEL_DAYS = 14
 DEFAULT_CONCURRENCY = 16
 KEYS = frozenset(
@@ -192,7 +195,7 @@ def _profile(path: Path, name: str, table: Fields) -> Profile:
         default_service_level_days=table.get("default_service_level_days", count, DEFAULT_SERVICE_LEVEL_DAYS,
                                              required=False),
         policies=None if policies is None else path.parent / policies,
-        payments=table.get("payments", text, required=False),
+        payments=table.get("payments", choice(PAYMENTS_CHOICES), required=False),
         payments_api=table.get("payments_api", text, required=False),
         payments_token_file=table.get("payments_token_file", _path, required=False),
         targets=targets,

@@ -31,6 +31,9 @@ default_service_level_days = 7
 [profiles.bad]
 api = "x"
 colour = "blue"
+
+[profiles.paypal]
+payments = "paypal"
 """
 
 
@@ -87,7 +90,11 @@ def test_target_never_shows_its_token(config: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("bad", "unknown key"), ("nope", "no profile 'nope'")],
+    [
+        ("bad", "unknown key"),
+        ("nope", "no profile 'nope'"),
+        ("paypal", r"config.toml:\d+: profiles.paypal.payments: expected one of stripe, none, got 'paypal'"),
+    ],
 )
 def test_bad_profiles(config: Path, name: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

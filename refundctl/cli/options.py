@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import click
 
-from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER
+from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER, PAYMENTS_CHOICES
 from refundctl.orders.shards import Shard, parse_shard
 from refundctl.output import FORMATS
 
@@ -257,9 +257,9 @@ _PAYMENTS_OPTIONS = (
     click.option(
         "--payments",
         "payments_provider",
-        metavar="PROVIDER",
-        help="Payments provider for the platform-funded share of refunds: stripe (default: the profile's, "
-        "else none: those legs are journaled manual, to be paid by hand).",
+        type=click.Choice(PAYMENTS_CHOICES),
+        help="Payments provider for the platform-funded share of refunds (default: the profile's, else none: "
+        "those legs are journaled manual, to be paid by hand).",
     ),
     click.option(
         "--payments-api", metavar="URL", help="Payments API base URL (default: the provider's, e.g. Stripe's)."

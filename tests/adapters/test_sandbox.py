@@ -12,10 +12,10 @@ import httpx
 import pytest
 import respx
 
-from refundctl.adapters import ADAPTERS, Connection, RefundRequest, open_adapter
+from refundctl.adapters import ADAPTERS, PAYMENTS, Connection, RefundRequest, open_adapter
 from refundctl.adapters.sandbox import SandboxAdapter
 from refundctl.client import RateLimiter
-from refundctl.config import ADAPTER_NAMES
+from refundctl.config import ADAPTER_NAMES, PAYMENTS_NAMES
 from refundctl.errors import ApiError, AuthError, ConfigError, TransportError
 
 API = "http://api.test"
@@ -221,6 +221,7 @@ def test_unknown_adapter_is_a_config_error() -> None:
 
 def test_adapter_names_offered_by_the_cli_are_the_adapters() -> None:
     assert tuple(sorted(ADAPTERS)) == ADAPTER_NAMES
+    assert tuple(sorted(PAYMENTS)) == PAYMENTS_NAMES  # --payments and the profile's payments
 
 
 def test_connection_never_shows_its_token() -> None:

@@ -203,6 +203,7 @@ def test_a_journal_submit_creates_is_readable_by_its_owner_only(sandbox: Any, tm
     [
         (("--api", "ftp://127.0.0.1:1"), {}, "is not an http(s) URL"),
         (("--payments", "stripe", "--payments-api", "http://127.0.0.1:1"), {}, "no API token: set REFUNDCTL_PAYMENTS"),
+        (("--payments", "paypal"), {}, "'paypal' is not one of 'stripe', 'none'"),
         ((), {"REFUNDCTL_TOKEN": None}, "no API token: set REFUNDCTL_TOKEN"),
     ],
 )
