@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers unit smoke bench bench-tiny clean
+.PHONY: demo test checks lint typecheck layers unit smoke bench bench-tiny clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,14 +25,19 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
+# pytest on every core (pytest-xdist); the install tests share one wheel install, so one worker runs them all.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 	$(BIN)/refundctl policy test
 
 smoke: $(STAMP)
 	bash examples/smoke.sh
 
-test: lint typecheck layers unit smoke bench-tiny
+# The stages are independent: once the venv is ready they run side by side, each one's output kept together.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j 4 --output-sync=target checks unit smoke bench-tiny
+
+checks: lint typecheck layers
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -10,8 +10,11 @@ settings (see tests/support/sandbox.py), for example::
         client = httpx.Client(base_url=box.base_url, headers=box.headers)
 
 Every server started is stopped when the test ends, and every response it sent is
-added to ``answered`` (the whole session's, for the OpenAPI coverage test, which runs
-last: ``pytest.mark.last``).
+added to ``answered``. When the session ends, the responses of the whole session are
+compared with the sandbox's OpenAPI document (``tests.support.openapi.coverage_problems``):
+a documented response no test received, or an undocumented one a sandbox sent, fails
+the run. Under pytest-xdist each worker hands its responses to the controller, which
+merges them and checks once.
 """
 
 from __future__ import annotations
@@ -23,20 +26,62 @@ from typing import Any
 
 import pytest
 
+from tests.support.openapi import coverage_problems
 from tests.support.sandbox import Answered, RunningSandbox, SandboxFactory, start_sandbox
 
 TESTS = Path(__file__).parent
+ANSWERED = pytest.StashKey[set[Answered]]()
 PARTIAL = pytest.StashKey[bool]()
+COVERAGE = "tests/support/openapi.py::coverage_problems[whole session]"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[ANSWERED] = set()
+    config.stash[PARTIAL] = False
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
-    # Leaving out slow tests still leaves the session whole enough for the tests that read all of it.
+    # Leaving out slow tests still leaves the session whole enough for the coverage check.
     if any(item.get_closest_marker("slow") is None for item in items):
         items[0].config.stash[PARTIAL] = True
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)  # stable: the rest keep their order
+    # The tests that take seconds start first, so that no xdist worker is left running one alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the rest keep their order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist, in the controller: a worker is done; take what its sandboxes answered."""
+    output = getattr(node, "workeroutput", None)
+    if output is None or "answered" not in output:  # a worker that crashed sends nothing
+        node.config.stash[PARTIAL] = True
+        return
+    node.config.stash[ANSWERED].update(Answered(*answer) for answer in output["answered"])
+    node.config.stash[PARTIAL] |= output["partial"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    answered, partial = config.stash[ANSWERED], config.stash[PARTIAL]
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller checks the whole session
+        workeroutput["answered"] = [tuple(answer) for answer in answered]
+        workeroutput["partial"] = partial
+        return
+    paths = {(config.invocation_params.dir / arg).resolve() for arg in config.args}
+    whole = paths == {TESTS.resolve()} and not partial  # not a file, a -k or a -m subset (but -m "not slow")
+    if not whole or exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or session.shouldstop:
+        return
+    problems = coverage_problems(answered)
+    if problems:
+        report = pytest.TestReport(
+            COVERAGE, ("tests/support/openapi.py", None, "the sandbox's OpenAPI document against the session"),
+            {}, "failed", "\n".join(problems), "call",
+        )  # fmt: skip
+        config.hook.pytest_runtest_logreport(report=report)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
@@ -48,17 +93,9 @@ def no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
 
 
 @pytest.fixture(scope="session")
-def answered() -> set[Answered]:
-    """Every response the in-process sandboxes sent during the session."""
-    return set()
-
-
-@pytest.fixture
-def whole_session(request: pytest.FixtureRequest) -> bool:
-    """Whether this session runs every test (but perhaps the slow ones): not a file, a -k or a -m subset."""
-    config = request.config
-    paths = {(config.invocation_params.dir / arg).resolve() for arg in config.args}
-    return paths == {TESTS.resolve()} and not config.stash.get(PARTIAL, False)
+def answered(pytestconfig: pytest.Config) -> set[Answered]:
+    """Every response the in-process sandboxes of this process sent during the session."""
+    return pytestconfig.stash[ANSWERED]
 
 
 @pytest.fixture

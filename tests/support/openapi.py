@@ -1,17 +1,17 @@
 """The sandbox's OpenAPI document, and checking a response against it.
 
 ``check`` asserts a response's status (and error type) and validates its body against
-the schema the document gives for that operation and status. ``documented_cases`` and
-``operation_of`` let the coverage test compare the document with what the sandbox
-actually answered during the session (recorded by ``ResponseRecorder`` in
-tests/support/sandbox.py).
+the schema the document gives for that operation and status. ``coverage_problems``
+compares the document with what the sandboxes actually answered during the session
+(recorded by ``ResponseRecorder`` in tests/support/sandbox.py; checked when the session
+ends, in tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -61,3 +61,15 @@ def documented_cases() -> Iterator[tuple[str, int, str | None]]:
 def operation_of(method: str, path: str) -> str | None:
     """The documented operation answering ``method path`` (a concrete path), or None."""
     return next((op for pattern, m, op in _TEMPLATES if m == method and pattern.match(path)), None)
+
+
+def coverage_problems(answered: Iterable[tuple[str, str, int, str | None]]) -> list[str]:
+    """What the answers (method, path, status, error type) leave out of the document, or add to it: empty when
+    every documented (operation, status, error type) was answered and every answer to an operation is documented."""
+    documented = set(documented_cases())
+    exercised = {(operation_of(method, path), status, error_type) for method, path, status, error_type in answered}
+    missing = sorted(documented - exercised, key=str)
+    undocumented = sorted({case for case in exercised if case[0] is not None} - documented, key=str)
+    return [f"documented, never answered: {case}" for case in missing] + [
+        f"answered, not documented: {case}" for case in undocumented
+    ]
