@@ -19,6 +19,7 @@ merges them and checks once.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,10 @@ COVERAGE = "tests/support/openapi.py::coverage_problems[whole session]"
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[ANSWERED] = set()
     config.stash[PARTIAL] = False
+    # A shell without job control starts a background job with SIGINT ignored, and every child inherits that:
+    # the processes the Ctrl-C tests interrupt would run on to the end.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
