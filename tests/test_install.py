@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -68,13 +69,30 @@ def link_dependencies(site: Path) -> None:
                 target.symlink_to(Path(str(dist.locate_file(top))))
 
 
+def sources(into: Path) -> Path:
+    """A copy of the checkout's files as a clone would have them (tracked, or new and not ignored): setuptools
+    builds in the tree's ``build/``, where a module deleted since an earlier build would ride along."""
+    if not (ROOT / ".git").exists():  # an unpacked sdist: its files are what ships
+        return Path(shutil.copytree(ROOT, into, ignore=shutil.ignore_patterns("build", ".venv", "*.egg-info")))
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a tracked file deleted in the working tree is not there to copy
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    return into
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin/ folder of a fresh venv holding refundctl installed from a wheel of this checkout."""
     base = tmp_path_factory.mktemp("install")
     dist = base / "dist"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(dist), str(ROOT)], check=True)
+    subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(dist), str(sources(base / "src"))], check=True)
     (wheel,) = dist.glob("refundctl-*.whl")
     venv.create(base / "venv")
     bin_dir = base / "venv" / "bin"
