@@ -9,11 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-SEGMENT_STATUSES = ("scheduled", "flown", "cancelled", "changed")
-DISRUPTION_CAUSES = ("within_control", "safety", "outside_control")  # APPR ss. 12, 11, 10
-HOTEL_STATUSES = ("confirmed", "stayed", "not_honored", "cancelled_by_hotel")
+# Literal types, so that the fast decoder (``orders.fast``) checks the same words as ``parse``.
+SegmentStatus = Literal["scheduled", "flown", "cancelled", "changed"]
+DisruptionCause = Literal["within_control", "safety", "outside_control"]  # APPR ss. 12, 11, 10
+HotelStatus = Literal["confirmed", "stayed", "not_honored", "cancelled_by_hotel"]
+SEGMENT_STATUSES: tuple[str, ...] = get_args(SegmentStatus)
+DISRUPTION_CAUSES: tuple[str, ...] = get_args(DisruptionCause)
+HOTEL_STATUSES: tuple[str, ...] = get_args(HotelStatus)
 
 
 @dataclass(slots=True)

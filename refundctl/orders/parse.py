@@ -7,7 +7,8 @@ the reader adds the file and line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterator
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -201,21 +202,12 @@ def _flight(
             actual_departs_at=s.get("actual_departs_at", instant, required=False),
             actual_arrives_at=s.get("actual_arrives_at", instant, required=False),
         )
-        if seg.departs_at and seg.arrives_at and seg.arrives_at < seg.departs_at:
-            problems.append(Issue(s.at("arrives_at"), "expected arrival at or after departure"))
-        for key in ("actual_departs_at", "actual_arrives_at"):
-            if key in s.data and status != "flown":
-                problems.append(Issue(s.at(key), f"only a flown segment has {key}, this one is {status!r}"))
-        if seg.actual_departs_at and seg.actual_arrives_at and seg.actual_arrives_at < seg.actual_departs_at:
-            problems.append(Issue(s.at("actual_arrives_at"), "expected arrival at or after departure"))
+        problems.extend(Issue(s.at(key), message) for key, message in checked_segment(seg, s.data))
         return seg
 
     def rerouting(value: Any) -> Rerouting:
         r = Fields(value, "rerouting", {"departs_at", "arrives_at"}, problems)
-        offered = Rerouting(r.get("departs_at", instant), r.get("arrives_at", instant))
-        if offered.departs_at and offered.arrives_at and offered.arrives_at < offered.departs_at:
-            problems.append(Issue(r.at("arrives_at"), "expected arrival at or after departure"))
-        return offered
+        return Rerouting(r.get("departs_at", instant), r.get("arrives_at", instant))
 
     segments = f.items("segments", segment, required=True)
     if not segments and "segments" in f.data and not problems:
@@ -232,10 +224,45 @@ def _flight(
         journey_abandoned=f.get("journey_abandoned", boolean, False, required=False),
         rerouting=f.get("rerouting", rerouting, required=False),
     )
-    if order.refund_requested_at and common.booked_at and order.refund_requested_at < common.booked_at:
-        # Deadlines run from the request: one before the booking is a typo, never a deadline.
-        problems.append(Issue("refund_requested_at", "expected a time at or after booked_at"))
+    problems.extend(checked_flight(order))
     return order
+
+
+# Checks across fields, once each field has been read (as far as it could be): shared with
+# the fast path (``orders.fast``), which accepts a record only when they find nothing.
+
+
+def _reversed(departs: datetime | None, arrives: datetime | None) -> bool:
+    return bool(departs and arrives and arrives < departs)
+
+
+def checked_segment(seg: Segment, given: Container[str]) -> Iterator[Issue]:
+    """A segment's problems across its fields (paths within the segment); ``given``: the keys it has."""
+    if _reversed(seg.departs_at, seg.arrives_at):
+        yield Issue("arrives_at", "expected arrival at or after departure")
+    for key in ("actual_departs_at", "actual_arrives_at"):
+        if key in given and seg.status != "flown":
+            yield Issue(key, f"only a flown segment has {key}, this one is {seg.status!r}")
+    if _reversed(seg.actual_departs_at, seg.actual_arrives_at):
+        yield Issue("actual_arrives_at", "expected arrival at or after departure")
+
+
+def checked_flight(order: FlightOrder) -> Iterator[Issue]:
+    """A flight's problems across its fields, beyond those of each segment."""
+    offered = order.rerouting
+    if offered is not None and _reversed(offered.departs_at, offered.arrives_at):
+        yield Issue("rerouting.arrives_at", "expected arrival at or after departure")
+    booked, requested = order.common.booked_at, order.refund_requested_at
+    if requested and booked and requested < booked:
+        # Deadlines run from the request: one before the booking is a typo, never a deadline.
+        yield Issue("refund_requested_at", "expected a time at or after booked_at")
+
+
+def nightly_mismatch(nightly: tuple[Decimal, ...], nights: int) -> str | None:
+    """What is wrong when a stay lists another number of nightly prices than it has nights."""
+    if nightly and nights and len(nightly) != nights:
+        return f"expected one price per night ({nights}), got {len(nightly)}"
+    return None
 
 
 def _hotel(
@@ -250,8 +277,9 @@ def _hotel(
     s = Fields(f.data.get("stay", {}), "stay", STAY, problems)
     nights = s.get("nights", stay_count, 0)  # 0: missing or invalid, and already reported
     nightly = s.items("nightly", lambda v, p: _nightly(v, p, amount, problems), required=True)
-    if nightly and nights and len(nightly) != nights:
-        problems.append(Issue(s.at("nightly"), f"expected one price per night ({nights}), got {len(nightly)}"))
+    mismatch = nightly_mismatch(nightly, nights)
+    if mismatch:
+        problems.append(Issue(s.at("nightly"), mismatch))
     stay = Stay(
         check_in=s.get("check_in", day),
         nights=nights,

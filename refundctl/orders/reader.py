@@ -18,6 +18,7 @@ from refundctl import jsonvalue
 from refundctl.errors import OrderError, Problem
 from refundctl.orders.csv_format import csv_field, csv_records
 from refundctl.orders.dedup import Dedup, chunks
+from refundctl.orders.fast import fast_order
 from refundctl.orders.json_formats import is_json, json_array, json_document, jsonl_records
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
@@ -51,6 +52,9 @@ def to_record(item: RawItem) -> Record:
         except jsonvalue.JsonError as exc:
             at = line + exc.line - 1  # the line of the error itself, not of the record it is in
             return Record(source, at, None, [*problems, Problem(source, at, _field(item, None), exc.message)])
+        fast = None if problems else fast_order(data)
+        if fast is not None:  # a good record, read in C: parse_order would build the same order
+            return Record(source, line, fast)
     order, invalid = parse_order(data)
     unread = {name for name, _ in item.problems}  # a cell that could not be read is not also "missing"
     for invalid_field in invalid:

@@ -1,0 +1,294 @@
+"""The fast path for good order records: msgspec checks the shape in C, the validator's converters the values.
+
+``parse.parse_order`` reads a record field by field so that a bad record gets every
+problem with its path; that care costs most of the validation time of a good record.
+Most records are good, so :func:`fast_order` tries them first: msgspec converts the
+decoded record into the structs below (required fields, no unknown field, a type per
+field, all in C), then the order is built with ``parse``'s own converters and checks.
+Anything it does not accept, for any reason, returns None and the caller reads the
+record with ``parse_order``, which reports every problem. So the fast path decides
+nothing of its own: it may only accept what ``parse_order`` accepts, with the same
+order (``tests/orders/test_fast.py`` checks both on the fuzz corpus and hostile records).
+
+JSON itself is decoded by ``jsonvalue`` before either path, so both see the same value.
+Amounts and times stay strings here: the validator's converters read them (an amount
+is never a float on the way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType, field
+
+from refundctl.orders.model import (
+    Ancillary,
+    Charge,
+    Common,
+    DisruptionCause,
+    Evidence,
+    Fare,
+    FlightOrder,
+    HotelOrder,
+    HotelStatus,
+    Order,
+    Rerouting,
+    Segment,
+    SegmentStatus,
+    Stay,
+)
+from refundctl.orders.parse import (
+    MAX_STAY_COUNT,
+    airport_code,
+    checked_flight,
+    checked_segment,
+    currency_code,
+    nightly_mismatch,
+    payment_reference,
+    zone,
+)
+from refundctl.validate import amount_in, day, instant
+
+Amount = Callable[[Any], Decimal]
+
+# Converters of the validator as constraints msgspec checks in C (tests/orders/test_fast.py
+# checks each against its converter): ``validate.string``, ``validate.count`` and
+# ``parse.stay_count``. A ``Text`` is not blank either (``validate.text``): ``_blank`` checks
+# all of a record's at once (a pattern per field would cost more than the whole record).
+Text = Annotated[str, Meta(min_length=1)]
+Count = Annotated[int, Meta(ge=0)]
+StayCount = Annotated[int, Meta(ge=1, le=MAX_STAY_COUNT)]
+# A null where a field may be absent reads as absent, as in parse_order.
+Strs = list[Text] | None
+
+
+class _Strict(Struct, forbid_unknown_fields=True):
+    pass
+
+
+class _Charge(_Strict):
+    code: Text
+    amount: str
+
+
+class _Ancillary(_Strict):
+    code: Text
+    amount: str
+    used: bool
+
+
+class _Evidence(_Strict):
+    waiver: Text
+    reference: Text
+
+
+class _Fare(_Strict):
+    fare_class: Text = field(name="class")
+    base: str
+    taxes: list[_Charge] | None = None
+    fees: list[_Charge] | None = None
+
+
+class _Segment(_Strict):
+    origin: str = field(name="from")
+    destination: str = field(name="to")
+    carrier: Text
+    flight: Text
+    departs_at: str
+    arrives_at: str
+    status: SegmentStatus
+    base: str | None = None
+    changed_departs_at: str | None = None
+    changed_arrives_at: str | None = None
+    changed_from: str | None = None
+    changed_to: str | None = None
+    added_connections: Count | None = None
+    extraordinary_circumstances: bool | None = None
+    disruption_cause: DisruptionCause | None = None
+    # Unset (absent) differs from null here: only a flown segment may name them at all.
+    actual_departs_at: str | UnsetType | None = UNSET
+    actual_arrives_at: str | UnsetType | None = UNSET
+
+
+class _Rerouting(_Strict):
+    departs_at: str
+    arrives_at: str
+
+
+class _Stay(_Strict):
+    check_in: str
+    nights: StayCount
+    rooms: StayCount
+    timezone: str
+    rate_plan: Text
+    nightly: list[str]
+
+
+class _Common(_Strict):
+    id: Text
+    supplier: Text
+    currency: str
+    booked_at: str
+    channel: Text
+    payment_method: Text
+    traveler_tags: Strs = None
+    waiver_codes: Strs = None
+    evidence: list[_Evidence] | None = None
+    payment_reference: str | None = None
+
+
+class _Flight(_Common, tag_field="kind", tag="flight", kw_only=True):
+    fare: _Fare
+    segments: list[_Segment]
+    ancillaries: list[_Ancillary] | None = None
+    change_accepted: bool | None = None
+    cancellation_notified_at: str | None = None
+    refund_requested_at: str | None = None
+    journey_abandoned: bool | None = None
+    rerouting: _Rerouting | None = None
+
+
+class _Hotel(_Common, tag_field="kind", tag="hotel", kw_only=True):
+    stay: _Stay
+    status: HotelStatus
+    taxes: list[_Charge] | None = None
+    fees: list[_Charge] | None = None
+
+
+_RECORD = _Flight | _Hotel  # one type object: msgspec prepares a type once, by identity
+
+
+class _Rejected(Exception):
+    """A check of ``parse``'s failed: the record goes to ``parse_order``."""
+
+
+def fast_order(data: Any) -> Order | None:
+    """The order ``parse_order(data)`` would build, or None when it would report a problem (or might)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        record = msgspec.convert(data, _RECORD)
+        common = _common(record)
+        if isinstance(record, _Flight):
+            return _flight(record, common, data)
+        return _hotel(record, common, data)
+    except (msgspec.ValidationError, ValueError, TypeError, _Rejected):
+        return None
+
+
+def _not_blank(*texts: str) -> None:
+    """``validate.text`` beyond msgspec's ``Text``: none of ``texts`` is only whitespace."""
+    if not all(map(str.strip, texts)):
+        raise _Rejected
+
+
+def _common(r: _Common) -> Common:
+    evidence = r.evidence or ()
+    _not_blank(r.id, r.supplier, r.channel, r.payment_method, *(e.waiver for e in evidence),
+               *(e.reference for e in evidence))  # fmt: skip
+    return Common(
+        id=r.id,
+        supplier=r.supplier,
+        currency=currency_code(r.currency),
+        booked_at=instant(r.booked_at),
+        channel=r.channel,
+        payment_method=r.payment_method,
+        traveler_tags=tuple(r.traveler_tags or ()),
+        waiver_codes=tuple(r.waiver_codes or ()),
+        evidence=tuple(Evidence(e.waiver, e.reference) for e in evidence),
+        payment_reference=None if r.payment_reference is None else payment_reference(r.payment_reference),
+    )
+
+
+def _charges(lines: list[_Charge] | None, amount: Amount) -> tuple[Charge, ...]:
+    if not lines:
+        return ()
+    _not_blank(*(c.code for c in lines))
+    return tuple(Charge(c.code, amount(c.amount)) for c in lines)
+
+
+def _when(value: str | UnsetType | None) -> datetime | None:
+    """An optional time: absent, null (as absent) or a time (an empty string is not a time)."""
+    return instant(value) if isinstance(value, str) else None
+
+
+def _flight(r: _Flight, common: Common, raw: dict[str, Any]) -> FlightOrder:
+    amount = amount_in(common.currency)
+    _not_blank(r.fare.fare_class, *(a.code for a in r.ancillaries or ()))
+    fare = Fare(r.fare.fare_class, amount(r.fare.base), _charges(r.fare.taxes, amount),
+                _charges(r.fare.fees, amount))  # fmt: skip
+    if not r.segments:
+        raise _Rejected
+    order = FlightOrder(
+        common=common,
+        fare=fare,
+        ancillaries=tuple(Ancillary(a.code, amount(a.amount), a.used) for a in r.ancillaries or ()),
+        segments=tuple(_segment(s, amount) for s in r.segments),
+        change_accepted=bool(r.change_accepted),
+        cancellation_notified_at=_when(r.cancellation_notified_at),
+        raw=raw,
+        refund_requested_at=_when(r.refund_requested_at),
+        journey_abandoned=bool(r.journey_abandoned),
+        rerouting=None if r.rerouting is None else Rerouting(instant(r.rerouting.departs_at),
+                                                             instant(r.rerouting.arrives_at)),
+    )  # fmt: skip
+    if any(checked_flight(order)):
+        raise _Rejected
+    return order
+
+
+def _segment(s: _Segment, amount: Amount) -> Segment:
+    _not_blank(s.carrier, s.flight)
+    status = s.status
+    changed = status == "changed"
+    given = {key for key in ("actual_departs_at", "actual_arrives_at") if getattr(s, key) is not UNSET}
+    seg = Segment(
+        origin=airport_code(s.origin),
+        destination=airport_code(s.destination),
+        carrier=s.carrier,
+        flight=s.flight,
+        departs_at=instant(s.departs_at),
+        arrives_at=instant(s.arrives_at),
+        status=status,
+        base=None if s.base is None else amount(s.base),
+        changed_departs_at=_required_if(changed, s.changed_departs_at),
+        changed_arrives_at=_required_if(changed, s.changed_arrives_at),
+        changed_from=None if s.changed_from is None else airport_code(s.changed_from),
+        changed_to=None if s.changed_to is None else airport_code(s.changed_to),
+        added_connections=s.added_connections or 0,
+        extraordinary_circumstances=bool(s.extraordinary_circumstances),
+        disruption_cause=s.disruption_cause,
+        actual_departs_at=_when(s.actual_departs_at),
+        actual_arrives_at=_when(s.actual_arrives_at),
+    )
+    if any(checked_segment(seg, given)):
+        raise _Rejected
+    return seg
+
+
+def _required_if(required: bool, value: str | None) -> datetime | None:
+    if value is None and required:
+        raise _Rejected
+    return _when(value)
+
+
+def _hotel(r: _Hotel, common: Common, raw: dict[str, Any]) -> HotelOrder:
+    amount = amount_in(common.currency)
+    s = r.stay
+    _not_blank(s.rate_plan)
+    stay = Stay(
+        check_in=day(s.check_in),
+        nights=s.nights,
+        rooms=s.rooms,
+        timezone=zone(s.timezone),
+        rate_plan=s.rate_plan,
+        nightly=tuple(amount(v) for v in s.nightly),
+    )
+    if nightly_mismatch(stay.nightly, stay.nights):
+        raise _Rejected
+    return HotelOrder(common=common, stay=stay, taxes=_charges(r.taxes, amount), fees=_charges(r.fees, amount),
+                      status=r.status, raw=raw)  # fmt: skip
