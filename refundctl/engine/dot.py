@@ -18,6 +18,7 @@ from refundctl.engine.verdicts import (
     cancelled_text,
     days_text,
     hours_text,
+    out_of_scope,
     unknown_airports,
     unknown_review,
     where,
@@ -91,7 +92,7 @@ def twenty_four_hours(reg: Regulation, order: FlightOrder, policies: PolicySet, 
     since = requested - booked
     if not timedelta(0) <= since <= timedelta(hours=window.within_hours):
         # Nearly every order: decided without formatting any numbers (booked_at is on the order).
-        return Assessment(reg, (f"not cancelled within {window.within_hours} h of booking",))
+        return out_of_scope(reg, f"not cancelled within {window.within_hours} h of booking")
     ahead = min(s.departs_at for s in order.segments) - booked
     numbers = (
         f"booked {days_text(ahead)} before the first departure (needs {window.booked_days_before} days or more); "

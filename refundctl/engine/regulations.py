@@ -26,7 +26,14 @@ from refundctl.engine.caac import assess_caac
 from refundctl.engine.dot import journey_dot, twenty_four_hours
 from refundctl.engine.eu261 import journey_261
 from refundctl.engine.journeys import Journey, journeys
-from refundctl.engine.verdicts import Assessment, Verdict, unknown_airports, unknown_review, with_due
+from refundctl.engine.verdicts import (
+    Assessment,
+    Verdict,
+    out_of_scope,
+    unknown_airports,
+    unknown_review,
+    with_due,
+)
 from refundctl.orders.model import FlightOrder, Order
 from refundctl.policy.model import PolicySet, Regulation
 
@@ -55,7 +62,7 @@ def assess(regulation: Regulation, order: Order, policies: PolicySet, as_of: dat
     if today < regulation.in_force:
         return Assessment(regulation, (f"in force from {regulation.in_force}, the decision is dated {today}",))
     if not isinstance(order, FlightOrder):
-        return Assessment(regulation, ("applies to flights only",))
+        return out_of_scope(regulation, "applies to flights only")
     requested = order.refund_requested_at or as_of
     if regulation.implements == "us-dot-24-hour":
         return twenty_four_hours(regulation, order, policies, requested)
@@ -63,7 +70,7 @@ def assess(regulation: Regulation, order: Order, policies: PolicySet, as_of: dat
         return assess_caac(regulation, order, policies, requested)
     if not any(s.status in ("cancelled", "changed") or s.actual_arrives_at for s in order.segments):
         # Most orders have no disruption: say so before building journeys or looking up airports.
-        return Assessment(regulation, ("no segment was cancelled, changed or recorded late",))
+        return out_of_scope(regulation, "no segment was cancelled, changed or recorded late")
     trips = journeys(order.segments)
     unknown = unknown_airports([j for j in trips if j.disrupted])
     if unknown:

@@ -65,6 +65,22 @@ class Assessment:
         return tuple(v.compensation for v in self.verdicts if v.applies and v.compensation is not None)
 
 
+# Most orders are out of a regulation's scope for one of a few reasons, the same every time:
+# one Assessment each (it is immutable), not one per order. By id(), the regulation kept and compared.
+_OUT_OF_SCOPE: dict[tuple[int, str], Assessment] = {}
+
+
+def out_of_scope(regulation: Regulation, why: str) -> Assessment:
+    """The regulation does not cover the order, for the reason ``why`` (one Assessment for every such order)."""
+    known = _OUT_OF_SCOPE.get((id(regulation), why))
+    if known is not None and known.regulation is regulation:
+        return known
+    if len(_OUT_OF_SCOPE) > 1024:  # policies loaded again and again (tests): keep it bounded
+        _OUT_OF_SCOPE.clear()
+    _OUT_OF_SCOPE[id(regulation), why] = made = Assessment(regulation, (why,))
+    return made
+
+
 def unknown_airports(trips: list[Journey]) -> list[str]:
     return sorted({code for j in trips for code in j.airports if airport(code) is None})
 
