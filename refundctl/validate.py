@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from refundctl.errors import shown
@@ -321,8 +322,4 @@ def currency(code: str) -> str:
 
 def amount_in(code: str) -> Callable[[Any], Decimal]:
     """An amount string exact in ``code``'s minor unit (``refundctl.money.parse_amount``)."""
-
-    def amount(value: Any) -> Decimal:
-        return parse_amount(value, code)
-
-    return amount
+    return partial(parse_amount, currency=code)  # in C: one call less per amount read

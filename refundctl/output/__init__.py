@@ -80,20 +80,36 @@ def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> Encoded:
     return Encoded(buffer.getvalue())
 
 
-def render(rows: Iterable[Mapping[str, Any] | Encoded], fmt: str, out: TextIO, *, columns: Sequence[str]) -> int:
+def render(
+    rows: Iterable[Mapping[str, Any] | Encoded],
+    fmt: str,
+    out: TextIO,
+    *,
+    columns: Sequence[str],
+    lines_per_write: int = 1,
+) -> int:
     """Write ``rows`` to ``out`` as ``fmt``; returns the number of rows written.
 
     ``columns`` picks and orders the fields of ``table`` and ``csv``; ``json`` and
     ``jsonl`` carry every field of each row. ``jsonl`` and ``csv`` rows may come
-    already :func:`encode`-d.
+    already :func:`encode`-d, and are written ``lines_per_write`` at a time: a bulk run
+    whose rows come fast saves a write per line, while rows that come slowly (an API's
+    answers) are best written as they come.
     """
     count = 0
     if fmt in ("jsonl", "csv"):
         if fmt == "csv":
             out.write(encode(dict(zip(columns, columns, strict=True)), fmt, columns))
-        for row in rows:
-            out.write(row if isinstance(row, Encoded) else encode(row, fmt, columns))
-            count += 1
+        lines: list[str] = []
+        try:
+            for row in rows:
+                lines.append(row if isinstance(row, Encoded) else encode(row, fmt, columns))
+                count += 1
+                if len(lines) >= lines_per_write:
+                    out.write("".join(lines))
+                    lines.clear()
+        finally:
+            out.write("".join(lines))  # what was decided before a stop or an error is written too
     elif fmt == "json":
         out.write("[")
         for row in rows:
