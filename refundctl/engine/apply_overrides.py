@@ -28,7 +28,7 @@ from refundctl.engine.allocate import (
 )
 from refundctl.engine.decision import Decision, Outcome, RuleHit
 from refundctl.engine.ledger import manual_review
-from refundctl.engine.regulations import assess, one_compensation
+from refundctl.engine.regulations import assess_all, one_compensation
 from refundctl.engine.verdicts import Assessment, Verdict
 from refundctl.engine.waivers import grant, has_evidence, mismatches
 from refundctl.money import ZERO
@@ -56,8 +56,7 @@ class Trace:
 def apply_overrides(
     order: Order, policies: PolicySet, as_of: datetime, fare: Decision, *, every_reason: bool = True
 ) -> Trace:
-    assessed = tuple(assess(r, order, policies, as_of) for r in policies.regulations_by_id)
-    trace = _granted(order, policies, one_compensation(assessed), fare, every_reason)
+    trace = _granted(order, policies, one_compensation(assess_all(order, policies, as_of)), fare, every_reason)
     return _with_deadlines(trace)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from refundctl.engine.appr import verdicts_appr
 from refundctl.engine.caac import assess_caac
@@ -57,19 +57,29 @@ JOURNEY_RULES: dict[str, Rule] = {
 }
 
 
-def assess(regulation: Regulation, order: Order, policies: PolicySet, as_of: datetime) -> Assessment:
+def assess_all(order: Order, policies: PolicySet, as_of: datetime) -> tuple[Assessment, ...]:
+    """Every regulation on ``order``, by regulation id (what the order's facts say is worked out once)."""
     today = as_of.astimezone(UTC).date()
+    flight = order if isinstance(order, FlightOrder) else None
+    # Most orders have no disruption: said so before building journeys or looking up airports.
+    disrupted = flight is not None and any(
+        s.status in ("cancelled", "changed") or s.actual_arrives_at for s in flight.segments
+    )
+    return tuple(_assess(r, flight, policies, as_of, today, disrupted) for r in policies.regulations_by_id)
+
+
+def _assess(regulation: Regulation, order: FlightOrder | None, policies: PolicySet, as_of: datetime, today: date,
+            disrupted: bool) -> Assessment:  # fmt: skip
     if today < regulation.in_force:
         return Assessment(regulation, (f"in force from {regulation.in_force}, the decision is dated {today}",))
-    if not isinstance(order, FlightOrder):
+    if order is None:
         return out_of_scope(regulation, "applies to flights only")
     requested = order.refund_requested_at or as_of
     if regulation.implements == "us-dot-24-hour":
         return twenty_four_hours(regulation, order, policies, requested)
     if regulation.implements == "cn-caac-2021":
         return assess_caac(regulation, order, policies, requested)
-    if not any(s.status in ("cancelled", "changed") or s.actual_arrives_at for s in order.segments):
-        # Most orders have no disruption: say so before building journeys or looking up airports.
+    if not disrupted:
         return out_of_scope(regulation, "no segment was cancelled, changed or recorded late")
     trips = journeys(order.segments)
     unknown = unknown_airports([j for j in trips if j.disrupted])
