@@ -99,9 +99,14 @@ def _collector_tuned() -> Iterator[None]:
 Packed = tuple[str, int, str | None, list[Problem], str, str, str, Any, bool]
 
 
-def _decide_chunk(items: list[RawItem]) -> list[Packed]:
+def _decide_chunk(items: list[tuple[Any, ...]]) -> list[Packed]:
     assert _worker is not None
-    return [_pack(result) for result in _decide_chunk_with(items, *_worker)]
+    return [_pack(result) for result in _decide_chunk_with([RawItem(*item) for item in items], *_worker)]
+
+
+def _plain(chunk: list[RawItem]) -> list[tuple[Any, ...]]:
+    """A chunk as it crosses to a worker: plain tuples pickle several times faster than named ones."""
+    return [tuple(item) for item in chunk]
 
 
 def _pack(r: Result) -> Packed:
@@ -152,7 +157,8 @@ def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 
                 return
             _worker = (policies, job)
             with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
-                yield from _dedup(map(_unpack, pool.imap(_decide_chunk, chunks(iter_raw(paths)))), dedup)
+                tasks = map(_plain, chunks(iter_raw(paths)))
+                yield from _dedup(map(_unpack, pool.imap(_decide_chunk, tasks)), dedup)
     finally:
         _worker = None
         dedup.close()
