@@ -109,7 +109,8 @@ def render(
                     out.write("".join(lines))
                     lines.clear()
         finally:
-            out.write("".join(lines))  # what was decided before a stop or an error is written too
+            if lines:  # what was decided before a stop or an error is written too
+                out.write("".join(lines))
     elif fmt == "json":
         out.write("[")
         for row in rows:

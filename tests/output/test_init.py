@@ -86,3 +86,35 @@ def test_csv_and_json_keep_control_characters_exactly() -> None:
     rows = [{"id": "a\nb", "amount": "1.00", "note": None}]
     assert json.loads(rendered("json", rows)[0])[0]["id"] == "a\nb"
     assert next(csv.reader(io.StringIO(rendered("csv", rows)[0].split("\n", 1)[1])))[0] == "a\nb"
+
+
+class CountingOut(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, s: str) -> int:
+        self.writes += 1
+        return super().write(s)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_lines_written_in_batches_are_the_same_lines_in_fewer_writes(fmt: str) -> None:
+    rows = [dict(ROWS[0], id=f"A-{n}") for n in range(7)]
+    one_by_one, batched = CountingOut(), CountingOut()
+    assert render(rows, fmt, one_by_one, columns=COLUMNS) == 7
+    assert render(rows, fmt, batched, columns=COLUMNS, lines_per_write=3) == 7
+    assert batched.getvalue() == one_by_one.getvalue()
+    header = 1 if fmt == "csv" else 0
+    assert (one_by_one.writes, batched.writes) == (header + 7, header + 3)  # 3 + 3, then the last one
+
+
+def test_lines_decided_before_an_error_are_still_written() -> None:
+    def rows() -> Any:
+        yield ROWS[0]
+        raise KeyboardInterrupt
+
+    out = io.StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        render(rows(), "jsonl", out, columns=COLUMNS, lines_per_write=256)
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [ROWS[0]]
