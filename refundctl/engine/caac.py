@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from refundctl.engine.journeys import journeys
-from refundctl.engine.verdicts import Assessment, Verdict, dated, licensed, with_due
+from refundctl.engine.verdicts import Assessment, Verdict, dated, licensed, out_of_scope, with_due
 from refundctl.orders.model import FlightOrder
 from refundctl.policy.model import PolicySet, Regulation
 
@@ -27,8 +27,9 @@ def assess_caac(reg: Regulation, order: FlightOrder, policies: PolicySet, reques
             facts[s.carrier] = licensed(reg, policies, s.carrier, reg.carriers)
     covered = [i for i, s in enumerate(order.segments) if facts[s.carrier][0]]
     if not covered:
-        return Assessment(reg, (f"no segment is operated by a {kinds}: "
-                                + "; ".join(fact for _, fact in facts.values()),))  # fmt: skip
+        return out_of_scope(
+            reg, f"no segment is operated by a {kinds}: " + "; ".join(fact for _, fact in facts.values())
+        )
     trips = journeys(order.segments)
     disrupted = [i for i in covered if order.segments[i].status in ("cancelled", "changed")]
     carriers = "; ".join(sorted({facts[order.segments[i].carrier][1] for i in covered}))

@@ -42,8 +42,12 @@ class Basis:
 class _Names:
     """The rule ids and notes of one policy's rule, built once rather than for every order."""
 
-    prefix: str
     windows: dict[str, tuple[str, str]]  # window id -> (rule id, note)
+    flown: str
+    not_refundable: str
+    taxes: str
+    fees: str
+    ancillaries: str
 
 
 _NAMES: dict[int, tuple[Policy, Rule, _Names]] = {}  # by id(rule); the policy and rule kept alive and compared
@@ -58,7 +62,8 @@ def _names(policy: Policy, rule: Rule) -> _Names:
     prefix = f"{policy.id}/{rule.id}"
     windows = {w.id: (f"{prefix}/{w.id}", f"penalty {w.penalty.describe()}")
                for w in (*rule.windows, *((rule.no_show,) if rule.no_show else ()))}  # fmt: skip
-    names = _Names(prefix, windows)
+    names = _Names(windows, f"{prefix}/flown", f"{prefix}/not-refundable", f"{prefix}/taxes", f"{prefix}/fees",
+                   f"{prefix}/ancillaries")  # fmt: skip
     _NAMES[id(rule)] = (policy, rule, names)
     return names
 
@@ -70,7 +75,7 @@ def decide_by_rule(policy: Policy, rule: Rule, basis: Basis, as_of: datetime) ->
     ledger = _ledger(policy, rule, names, basis, plan[current][0] if plan else None)
     next_change = None
     for j in range(current + 1, len(plan)):
-        later = _ledger(policy, rule, names, basis, plan[j][0]).totals["refund"]
+        later = _ledger(policy, rule, names, basis, plan[j][0], hits=False).totals["refund"]
         if later != ledger.totals["refund"]:
             end = plan[j - 1][1]
             assert end is not None  # only the last window is open-ended
@@ -79,13 +84,15 @@ def decide_by_rule(policy: Policy, rule: Rule, basis: Basis, as_of: datetime) ->
     return ledger.decision(basis.paid, next_change)
 
 
-def _ledger(policy: Policy, rule: Rule, names: _Names, basis: Basis, window: Window | None) -> Ledger:
+def _ledger(
+    policy: Policy, rule: Rule, names: _Names, basis: Basis, window: Window | None, *, hits: bool = True
+) -> Ledger:
+    """The ledger of ``window`` (None: the rule refunds nothing); without ``hits`` only its totals are kept."""
     cur = basis.currency
-    ledger = Ledger(basis.order_id, basis.kind, cur, policy.file)
-    prefix = names.prefix
-    ledger.add(f"{prefix}/flown", "base", "non_refundable", basis.consumed, "segments already flown")
+    ledger = Ledger(basis.order_id, basis.kind, cur, policy.file, hits=hits)
+    ledger.add(names.flown, "base", "non_refundable", basis.consumed, "segments already flown")
     if window is None:
-        ledger.add(f"{prefix}/not-refundable", basis.charge_component, "non_refundable", basis.charge,
+        ledger.add(names.not_refundable, basis.charge_component, "non_refundable", basis.charge,
                    "the rule does not refund the base")  # fmt: skip
     else:
         nights = window.penalty.nights or 0
@@ -98,21 +105,21 @@ def _ledger(policy: Policy, rule: Rule, names: _Names, basis: Basis, window: Win
     refunded_charge = ledger.totals["refund"]
     full_base = basis.charge + basis.consumed
     for tax in basis.taxes:
-        _taxed(ledger, prefix, "tax", tax, rule.taxes, refunded_charge, basis, full_base)
+        _taxed(ledger, names.taxes, "tax", tax, rule.taxes, refunded_charge, basis, full_base)
     for fee in basis.fees:
-        _taxed(ledger, prefix, "fee", fee, rule.fees, refunded_charge, basis, full_base)
+        _taxed(ledger, names.fees, "fee", fee, rule.fees, refunded_charge, basis, full_base)
     for code, amount, used in basis.ancillaries:
         if rule.ancillaries == "unused" and not used:
-            ledger.add(f"{prefix}/ancillaries", f"ancillary:{code}", "refund", amount, "unused ancillary")
+            ledger.add(names.ancillaries, f"ancillary:{code}", "refund", amount, "unused ancillary")
         else:
             note = "used" if used else "ancillaries are not refundable under this rule"
-            ledger.add(f"{prefix}/ancillaries", f"ancillary:{code}", "non_refundable", amount, note)
+            ledger.add(names.ancillaries, f"ancillary:{code}", "non_refundable", amount, note)
     return ledger
 
 
 def _taxed(
     ledger: Ledger,
-    prefix: str,
+    rule_id: str,
     what: str,
     line: Charge,
     refundability: Refundability,
@@ -122,7 +129,6 @@ def _taxed(
 ) -> None:
     """One tax or fee line: kept, refunded in full, or in proportion to the refunded charge."""
     component = f"{what}:{line.code}"
-    rule_id = f"{prefix}/{what}es" if what == "tax" else f"{prefix}/{what}s"
     if not refundability.refunds(line.code):
         ledger.add(rule_id, component, "non_refundable", line.amount, f"{line.code} is not refundable")
         return

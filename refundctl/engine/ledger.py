@@ -13,17 +13,21 @@ from refundctl.money import ZERO
 
 
 class Ledger:
-    def __init__(self, order_id: str, kind: str, currency: str, policy: str) -> None:
+    """``hits`` False keeps the totals only (a later window's refund, to find when it changes)."""
+
+    def __init__(self, order_id: str, kind: str, currency: str, policy: str, *, hits: bool = True) -> None:
         self.order_id = order_id
         self.kind = kind
         self.currency = currency
         self.policy = policy
+        self.keep = hits
         self.hits: list[RuleHit] = []
         self.totals: dict[Effect, Decimal] = {"refund": ZERO, "penalty": ZERO, "non_refundable": ZERO}
 
     def add(self, rule: str, component: str, effect: Effect, amount: Decimal, note: str = "") -> None:
         if amount:
-            self.hits.append(RuleHit(rule, self.policy, component, effect, amount, note))
+            if self.keep:
+                self.hits.append(RuleHit(rule, self.policy, component, effect, amount, note))
             self.totals[effect] += amount
 
     def split(self, rule: str, component: str, total: Decimal, kept: Decimal, kept_as: Effect, note: str = "") -> None:
