@@ -28,6 +28,7 @@ from refundctl.orders import fast, parse
 from refundctl.orders.raw import RawItem
 from refundctl.orders.reader import to_record
 from tests.support.builders import flight, hotel
+from tests.support.orders import parent_of, value_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,55 +69,39 @@ HOSTILE: list[Any] = [
 ]  # fmt: skip
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*path, index))
-
-
-def _parent(value: Any, path: tuple[Any, ...]) -> Any:
-    for key in path[:-1]:
-        value = value[key]
-    return value
-
-
 def _changed(order: dict[str, Any], path: tuple[Any, ...], new: Any) -> Any:
     if not path:
         return copy.deepcopy(new)
     out = copy.deepcopy(order)
-    _parent(out, path)[path[-1]] = copy.deepcopy(new)
+    parent_of(out, path)[path[-1]] = copy.deepcopy(new)
     return out
 
 
 def variants(order: dict[str, Any]) -> Iterator[Any]:
     """``order`` with each field set to each hostile value, each key deleted, an unknown key in each object."""
     yield order
-    for path in _paths(order):
+    for path in value_paths(order):
         for value in HOSTILE:
             yield _changed(order, path, value)
-        parent = _parent(order, path) if path else None
+        parent = parent_of(order, path) if path else None
         if isinstance(parent, dict):
             out = copy.deepcopy(order)
-            del _parent(out, path)[path[-1]]
+            del parent_of(out, path)[path[-1]]
             yield out
-        target = _parent(order, (*path, None))
+        target = parent_of(order, (*path, None))
         if isinstance(target, dict):
             out = copy.deepcopy(order)
-            _parent(out, (*path, None))["unknown"] = 1
+            parent_of(out, (*path, None))["unknown"] = 1
             yield out
 
 
 def combined(rng: random.Random, order: dict[str, Any], changes: int) -> Any:
     value: Any = copy.deepcopy(order)
     for _ in range(changes):
-        paths = list(_paths(value))
+        paths = list(value_paths(value))
         path = rng.choice(paths)
-        if rng.random() < 0.2 and path and isinstance(_parent(value, path), dict):
-            del _parent(value, path)[path[-1]]
+        if rng.random() < 0.2 and path and isinstance(parent_of(value, path), dict):
+            del parent_of(value, path)[path[-1]]
         else:
             value = _changed(value, path, rng.choice(HOSTILE))
     return value

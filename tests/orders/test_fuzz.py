@@ -18,7 +18,6 @@ import random
 import re
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
@@ -29,7 +28,7 @@ from click.testing import CliRunner
 
 from refundctl.cli.main import cli
 from tests.support.builders import flight, hotel
-from tests.support.orders import FLIGHT_ROW, HOTEL_ROW, csv_text
+from tests.support.orders import FLIGHT_ROW, HOTEL_ROW, csv_text, parent_of, value_paths
 
 SEED = 20261125
 CASES = 120
@@ -50,16 +49,6 @@ CSV_HOSTILE = [
 pytestmark = pytest.mark.slow  # hundreds of generated order files through the CLI
 
 
-def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _leaves(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _leaves(item, (*path, index))
-
-
 def _set(value: Any, path: tuple[Any, ...], new: Any) -> Any:
     if not path:
         return new
@@ -73,14 +62,14 @@ def _set(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 def mutate_order(rng: random.Random, order: dict[str, Any]) -> Any:
     value: Any = copy.deepcopy(order)
     for _ in range(rng.randint(0, 3)):
-        paths = list(_leaves(value))
+        paths = list(value_paths(value))
         path = rng.choice(paths)
         action = rng.random()
         if action < 0.6:
             new = rng.choice(HOSTILE_VALUES)
             value = _set(value, path, _nested(rng) if new == "[" * 40 else copy.deepcopy(new))
-        elif action < 0.8 and path and isinstance(_parent(value, path), dict):
-            del _parent(value, path)[path[-1]]
+        elif action < 0.8 and path and isinstance(parent_of(value, path), dict):
+            del parent_of(value, path)[path[-1]]
         elif isinstance(value, dict):
             value[rng.choice(["extra", "id", "kind", "fare", "stay", "segments"])] = rng.choice(HOSTILE_VALUES[:12])
     return value
@@ -91,12 +80,6 @@ def _nested(rng: random.Random) -> Any:
     for _ in range(rng.choice((20, 40, 600))):
         inner = [inner]
     return inner
-
-
-def _parent(value: Any, path: tuple[Any, ...]) -> Any:
-    for key in path[:-1]:
-        value = value[key]
-    return value
 
 
 def damage(rng: random.Random, data: bytes) -> bytes:

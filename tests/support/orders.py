@@ -7,7 +7,9 @@ and ``only_problem`` is the one located problem they produced.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from refundctl.orders import Record, iter_records
 from refundctl.orders.csv_format import CSV_COLUMNS
@@ -47,3 +49,21 @@ def only_problem(recs: list[Record]) -> str:
     found = problems_of(recs)
     assert len(found) == 1, found
     return found[0]
+
+
+def value_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every place in a decoded JSON value, as the keys and indexes leading to it (``()``: the value itself)."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from value_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from value_paths(item, (*path, index))
+
+
+def parent_of(value: Any, path: tuple[Any, ...]) -> Any:
+    """The list or object that holds the place ``path`` (non-empty) in ``value``."""
+    for key in path[:-1]:
+        value = value[key]
+    return value
