@@ -217,7 +217,7 @@ def _common(r: _Common) -> Common:
 def _charges(lines: list[_Charge] | None, amount: Amount) -> tuple[Charge, ...]:
     if not lines:
         return ()
-    _not_blank(*(c.code for c in lines))
+    _not_blank(*[c.code for c in lines])
     return tuple(Charge(c.code, amount(c.amount)) for c in lines)
 
 
@@ -255,7 +255,8 @@ def _segment(s: _Segment, amount: Amount) -> Segment:
     _not_blank(s.carrier, s.flight)
     status = s.status
     changed = status == "changed"
-    given = {key for key in ("actual_departs_at", "actual_arrives_at") if getattr(s, key) is not UNSET}
+    # The keys only a flown segment may have, as given (null too): usually none.
+    given = () if s.actual_departs_at is UNSET and s.actual_arrives_at is UNSET else _given(s)
     seg = Segment(
         origin=airport_code(s.origin),
         destination=airport_code(s.destination),
@@ -278,6 +279,10 @@ def _segment(s: _Segment, amount: Amount) -> Segment:
     if any(checked_segment(seg, given)):
         raise _Rejected
     return seg
+
+
+def _given(s: _Segment) -> set[str]:
+    return {key for key in ("actual_departs_at", "actual_arrives_at") if getattr(s, key) is not UNSET}
 
 
 def _required_if(required: bool, value: str | None) -> datetime | None:
