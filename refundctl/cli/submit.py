@@ -6,7 +6,7 @@ import functools
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,23 +29,22 @@ from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.orders.ids import read_order_ids
 from refundctl.orders.shards import Shard
 from refundctl.output import render
-from refundctl.submit import Fate, Settings, summarize
+from refundctl.submit import Fate, Settings
 from refundctl.submit.estimate import COLUMNS as ESTIMATE_COLUMNS
 from refundctl.submit.estimate import Pace, estimate
-from refundctl.submit.fates import COLUMNS, UNDONE
-from refundctl.submit.legs import manual_lines, unsendable
-from refundctl.submit.routes import route
+from refundctl.submit.fates import COLUMNS, Tally
+from refundctl.submit.legs import manual_lines
+from refundctl.submit.routes import Router
 from refundctl.submit.run import (
     Options,
     decide_orders,
     default_journal,
     fates_in_order,
     fetch_orders,
-    plan_all,
     run_submit,
-    unsubmitted_of,
 )
 from refundctl.submit.run import dry_run as dry_run_fates
+from refundctl.submit.staging import Staging
 
 from .connection import ConnectionFlags, PaymentsFlags
 from .options import (
@@ -151,15 +150,18 @@ def resume_command(ctx: click.Context, journal: Path) -> str:
     return shlex.join(words)
 
 
-def _report(fates: Sequence[Fate], fmt_name: str, journal: Path | None) -> None:
-    """Every order's fate on stdout; the summary per fate and currency, manual legs, and the journal, on stderr."""
-    render((f.to_row() for f in fates), fmt_name, sys.stdout, columns=COLUMNS)
+def _report(fates: Iterable[Fate], fmt_name: str, journal: Path | None) -> Tally:
+    """Every order's fate on stdout, streamed; the summary per fate and currency, manual legs, and the journal,
+    on stderr. Returns the fates counted."""
+    tally = Tally()
+    render((tally.add(f).to_row() for f in fates), fmt_name, sys.stdout, columns=COLUMNS)
     sys.stdout.flush()
-    render(summarize(fates), "table", sys.stderr, columns=("fate", "currency", "orders", "total"))
-    for line in manual_lines(fates):
+    render(tally.rows(), "table", sys.stderr, columns=("fate", "currency", "orders", "total"))
+    for line in manual_lines(tally.manual):
         click.echo(line, err=True)
     if journal is not None:
         click.echo(f"refundctl: journal: {journal}", err=True)
+    return tally
 
 
 @click.command(
@@ -287,44 +289,40 @@ def submit(
     link = None if (dry_run and not fetch) or routes is not None else _connect(connection, limiter, concurrency)
     pay_target = None if dry_run else payments.target(profile)
     provider = pay_target.provider if pay_target else payments.provider_name(profile)
-    if fetch:
-        assert link is not None
-        decided = fetch_orders(*link, ids, policy_dir, as_of)
-        references: dict[str, str] = {}  # a supplier's order does not know the platform's payment
-        suppliers: dict[str, str] = {}
-    else:
-        decided, references, suppliers = decide_orders(orders, policy_dir, as_of, shard)
-    today = plan_all(decided, references)
-    submittable = {oid: plan for oid, plan in today.items() if plan is not None}
-    refused = unsendable(submittable, provider)
-    plans = route({oid: plan for oid, plan in submittable.items() if oid not in refused}, suppliers, routes)
-    if dry_run:
-        _report(dry_run_fates(decided, plans, refused), output_format, None)
-        loads, line = estimate(plans.values(), _paces(routes, profile, connection, rate, shards), verify_quote)
-        render(loads, "table", sys.stderr, columns=ESTIMATE_COLUMNS)
-        _note(line)
-        return
-    lanes = _lanes(routes, link, connection, shards)
-    for name in dict.fromkeys(p.target for p in plans.values()):
-        lanes(name)  # every token this run's new plans need is read before the journal is opened
-    # The provider is paced on its own: its rate limits are not the supplier's.
-    pay = (
-        None if pay_target is None else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
-    )
-    settings = Settings(concurrency, verify_quote, tolerance, retry_failed, profile.default_service_level_days)
-    options = Options(yes, replan, rebind, resume_command(click.get_current_context(), journal), str(shard or "0/1"))
-    ask = _ask if _interactive() else None
-    digests = sorted({digest for _, digest in decided})
-    digest = digests[0] if len(digests) == 1 else None
-    unsubmitted = unsubmitted_of(decided, plans, refused)
-    done = run_submit(lanes, journal, today, plans, settings, options, ask, pay, _note, digest, unsubmitted)
-    rows = fates_in_order(decided, done.fates, refused)
-    _report(rows, output_format, journal)
+    with Staging() as staging:
+        if fetch:
+            assert link is not None
+            fetch_orders(staging, *link, ids, policy_dir, as_of, provider)
+        else:
+            decide_orders(staging, orders, policy_dir, as_of, shard, provider, Router(routes))
+        if dry_run:
+            _report(dry_run_fates(staging), output_format, None)
+            plans = (plan for s in staging if (plan := s.to_send) is not None)
+            loads, line = estimate(plans, _paces(routes, profile, connection, rate, shards), verify_quote)
+            render(loads, "table", sys.stderr, columns=ESTIMATE_COLUMNS)
+            _note(line)
+            return
+        lanes = _lanes(routes, link, connection, shards)
+        for name in staging.targets:
+            lanes(name)  # every token this run's new plans need is read before the journal is opened
+        # The provider is paced on its own: its rate limits are not the supplier's.
+        pay = (
+            None
+            if pay_target is None
+            else (pay_target, connection.connection(pay_target, RateLimiter(rate), concurrency))
+        )
+        settings = Settings(concurrency, verify_quote, tolerance, retry_failed, profile.default_service_level_days)
+        resume = resume_command(click.get_current_context(), journal)
+        options = Options(yes, replan, rebind, resume, str(shard or "0/1"))
+        ask = _ask if _interactive() else None
+        digest = next(iter(staging.digests)) if len(staging.digests) == 1 else None
+        done = run_submit(lanes, journal, staging, settings, options, ask, pay, _note, digest)
+        tally = _report(fates_in_order(staging), output_format, journal)
     if done.unreachable:
         raise CommandFailed(
             ExitCode.SUPPLIER,
             f"no refund could be sent: the API never gave an answer ({done.unanswered} leg(s) failed after every "
             "retry); rerun with --retry-failed once it answers",
         )
-    if any(row.fate in UNDONE for row in rows):
+    if tally.undone:
         raise CommandFailed(ExitCode.PARTIAL)

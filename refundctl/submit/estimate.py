@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from refundctl.adapters import ADAPTERS
 from refundctl.submit.journal import Plan
-from refundctl.submit.run import totals
+from refundctl.submit.legs import Due
 
 COLUMNS = ("target", "api", "adapter", "orders", "total", "requests", "rate", "estimate")
 NO_LIMIT = "no limit"
@@ -44,25 +44,25 @@ def requests_per_leg(adapter: str, verify_quote: bool) -> int:
 
 def estimate(plans: Iterable[Plan], paces: Mapping[str, Pace], verify_quote: bool) -> tuple[list[dict[str, Any]], str]:
     """One row per target with orders (in ``paces``' order), and the line that says how long the run takes."""
-    mine: dict[str, list[Plan]] = {name: [] for name in paces}
+    due = Due()
     for plan in plans:
-        mine[plan.target].append(plan)
+        due.add(plan)
     rows: list[dict[str, Any]] = []
     slowest: tuple[float, str] | None = None
     unlimited = []
-    for name, group in mine.items():
-        if not group:
+    for name, pace in paces.items():
+        group = due.targets.get(name)
+        if group is None:
             continue
-        pace = paces[name]
-        requests = requests_per_leg(pace.adapter, verify_quote) * sum(p.amount > 0 for p in group)
+        requests = requests_per_leg(pace.adapter, verify_quote) * group.legs
         seconds = None if pace.rate is None else requests / pace.rate
         rows.append(
             {
                 "target": name or "-",
                 "api": pace.api or "-",
                 "adapter": pace.adapter,
-                "orders": len(group),
-                "total": totals([(p.amount, p.currency) for p in group]),
+                "orders": group.refunds,
+                "total": group.totals(),
                 "requests": requests,
                 "rate": NO_LIMIT if pace.rate is None else f"{pace.rate:g}/s",
                 "estimate": NO_LIMIT if seconds is None else duration(seconds),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from refundctl.engine import Decision
 from refundctl.money import fmt
 from refundctl.submit.journal import Entry, Plan, Unsubmitted
 
@@ -94,20 +93,15 @@ def planned_legs(plan: Plan, state: str) -> tuple[LegFate, ...]:
     return tuple(legs)
 
 
-def fate_of_decision(decision: Decision, *, would_send: Plan | None = None, note: str | None = None) -> Fate:
-    """An order that is not sent: not eligible, refused before sending (``note``), or (``would_send``) a dry run."""
-    d = decision
-    fate: Literal["not_eligible", "not_sent"] = "not_sent" if note else "not_eligible"
-    unsent = fate_of_unsubmitted(Unsubmitted(d.order_id, fate, d.outcome, d.currency, d.refund, d.reason, note))
-    if would_send is None:
-        return unsent
+def would_send(order: Unsubmitted, plan: Plan) -> Fate:
+    """A dry run's fate of an order it would send: the order as decided, with the legs of its plan."""
     return replace(
-        unsent,
+        fate_of_unsubmitted(order),
         fate="would_send",
-        amount=d.refund,
-        idempotency_key=would_send.idempotency_key,
+        amount=order.decided,
+        idempotency_key=plan.idempotency_key,
         note="",
-        legs=planned_legs(would_send, "would_send"),
+        legs=planned_legs(plan, "would_send"),
     )
 
 
@@ -162,26 +156,37 @@ def fate_of_entry(entry: Entry, note: str = "") -> Fate:
     )
 
 
+class Tally:
+    """Fates counted as they pass (a run's output is streamed, never held): orders and totals per fate and
+    currency, platform legs left to be paid by hand per currency, and whether any order is undone."""
+
+    def __init__(self) -> None:
+        self._sums: dict[tuple[str, str], tuple[int, Decimal]] = {}
+        self.manual: dict[str, tuple[int, Decimal]] = {}  # currency -> (legs, total) to be paid by hand
+        self.undone = False  # some order's refund is not (yet) wholly with its payers
+
+    def add(self, fate: Fate) -> Fate:
+        key = (fate.fate, fate.currency)
+        count, total = self._sums.get(key, (0, Decimal(0)))
+        self._sums[key] = (count + 1, total + (fate.amount if fate.amount is not None else fate.decided))
+        for leg in fate.legs:
+            if leg.payer == "platform" and leg.state == "manual":
+                legs, paid = self.manual.get(fate.currency, (0, Decimal(0)))
+                self.manual[fate.currency] = (legs + 1, paid + leg.amount)
+        self.undone = self.undone or fate.fate in UNDONE
+        return fate
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (fate, currency): how many orders and the total decided refund."""
+        return [
+            {"fate": fate, "currency": cur, "orders": count, "total": fmt(total, cur)}
+            for (fate, cur), (count, total) in sorted(self._sums.items())
+        ]
+
+
 def summarize(fates: Iterable[Fate]) -> list[dict[str, Any]]:
     """One row per (fate, currency): how many orders and the total decided refund."""
-    counts: dict[tuple[str, str], int] = {}
-    totals: dict[tuple[str, str], Decimal] = {}
-    for f in fates:
-        key = (f.fate, f.currency)
-        counts[key] = counts.get(key, 0) + 1
-        totals[key] = totals.get(key, Decimal(0)) + (f.amount if f.amount is not None else f.decided)
-    return [
-        {"fate": fate, "currency": cur, "orders": counts[(fate, cur)], "total": fmt(totals[(fate, cur)], cur)}
-        for fate, cur in sorted(counts)
-    ]
-
-
-def manual_totals(fates: Iterable[Fate]) -> dict[str, tuple[int, Decimal]]:
-    """Platform legs left to be paid by hand: (how many, how much) per currency."""
-    out: dict[str, tuple[int, Decimal]] = {}
-    for f in fates:
-        for leg in f.legs:
-            if leg.payer == "platform" and leg.state == "manual":
-                count, total = out.get(f.currency, (0, Decimal(0)))
-                out[f.currency] = (count + 1, total + leg.amount)
-    return out
+    tally = Tally()
+    for fate in fates:
+        tally.add(fate)
+    return tally.rows()

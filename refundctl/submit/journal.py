@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from refundctl.errors import JournalError
+from refundctl.orders.dedup import chunks
 
 APPLICATION_ID = 0x52464E44  # "RFND": tells our journals from any other SQLite file
 SCHEMA_VERSION = 5
@@ -150,6 +151,7 @@ CREATE TABLE unsubmitted (
 _FROM_4 = "ALTER TABLE refunds ADD COLUMN target TEXT NOT NULL DEFAULT '';"
 _TABLES: dict[Payer, str] = {"supplier": "refunds", "platform": "platform_legs"}
 _ALL_TABLES = frozenset({"meta", "refunds", "platform_legs", "unsubmitted"})
+_CHUNK = 1000  # plans inserted per statement: a run of any size is one transaction, never one list
 
 
 def _bound(field: str, target: str) -> str:
@@ -736,10 +738,41 @@ class Journal:
 
     def entries(self) -> list[Entry]:
         """Every order, in planning order."""
+        return list(self.iter_entries())
+
+    def iter_entries(self) -> Iterator[Entry]:
+        """Every order, in planning order, read ``_CHUNK`` at a time (a journal of any size in little memory)."""
+        last = 0
+        while True:
+            with self._reading("refunds"):
+                rows = self._db.execute(
+                    f"SELECT seq, {_COLUMNS} FROM refunds WHERE seq > ? ORDER BY seq LIMIT ?", (last, _CHUNK)
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["seq"]
+            yield from self._with_platform(rows).values()
+
+    def entries_of(self, order_ids: Sequence[str]) -> dict[str, Entry]:
+        """The journaled orders among ``order_ids`` (a page of a run's input), by order id."""
         with self._reading("refunds"):
-            platform = {r["order_id"]: r for r in self._db.execute(f"SELECT {_PLATFORM_COLUMNS} FROM platform_legs")}
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM refunds ORDER BY seq").fetchall()
-        return [self._decode(row, platform.get(row["order_id"])) for row in rows]
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM refunds WHERE order_id IN ({','.join('?' * len(order_ids))})", order_ids
+            ).fetchall()
+        return self._with_platform(rows)
+
+    def _with_platform(self, rows: list[sqlite3.Row]) -> dict[str, Entry]:
+        """These rows of ``refunds`` as orders, with their platform legs (one query), by order id in row order."""
+        ids = [row["order_id"] for row in rows]
+        with self._reading("platform_legs"):
+            platform = {
+                r["order_id"]: r
+                for r in self._db.execute(
+                    f"SELECT {_PLATFORM_COLUMNS} FROM platform_legs WHERE order_id IN ({','.join('?' * len(ids))})",
+                    ids,
+                )
+            }
+        return {row["order_id"]: self._decode(row, platform.get(row["order_id"])) for row in rows}
 
     def _decode(self, row: sqlite3.Row, platform: sqlite3.Row | None) -> Entry:
         """The order of a row (and its platform leg's row); a cell that does not read back names table and order.
@@ -761,33 +794,47 @@ class Journal:
         """Insert the plans of orders not yet journaled, all in one transaction; returns how many.
 
         ``unsubmitted``: the run's other input orders, recorded (as decided now) in the same transaction
-        unless journaled as refunds; an order planned now is no longer one of them."""
+        unless journaled as refunds; an order planned now is no longer one of them. Both are taken
+        ``_CHUNK`` at a time (they may be read from elsewhere meanwhile), so a run of any size is one
+        transaction without a list of all its plans."""
         with self._errors("cannot plan"), self._transaction():
-            planned = list(plans)
-            inserted = self._insert(planned)
-            self._db.executemany("DELETE FROM unsubmitted WHERE order_id = ?", ((p.order_id,) for p in planned))
+            inserted = 0
+            for planned in chunks(plans, _CHUNK):
+                inserted += self._insert(planned)
+                self._db.executemany("DELETE FROM unsubmitted WHERE order_id = ?", ((p.order_id,) for p in planned))
             now = _iso(self._clock())
-            self._db.executemany(
-                "INSERT OR REPLACE INTO unsubmitted (order_id, fate, outcome, currency, decided, reason, note, "
-                "decided_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM refunds WHERE order_id = ?)",
-                (
-                    (u.order_id, u.fate, u.outcome, u.currency, str(u.decided), u.reason, u.note, now, u.order_id)
-                    for u in unsubmitted
-                ),
-            )
+            for orders in chunks(unsubmitted, _CHUNK):
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO unsubmitted (order_id, fate, outcome, currency, decided, reason, note, "
+                    "decided_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
+                    "WHERE NOT EXISTS (SELECT 1 FROM refunds WHERE order_id = ?)",
+                    (
+                        (u.order_id, u.fate, u.outcome, u.currency, str(u.decided), u.reason, u.note, now, u.order_id)
+                        for u in orders
+                    ),
+                )
             return inserted
 
     def unsubmitted(self) -> list[Unsubmitted]:
         """The recorded input orders not journaled as refunds, by order id."""
-        with self._reading("unsubmitted"):
-            rows = self._db.execute(
-                "SELECT order_id, fate, outcome, currency, decided, reason, note FROM unsubmitted ORDER BY order_id"
-            ).fetchall()
-        out = []
-        for row in rows:
-            try:
-                out.append(
-                    Unsubmitted(
+        return list(self.iter_unsubmitted())
+
+    def iter_unsubmitted(self) -> Iterator[Unsubmitted]:
+        """The recorded input orders not journaled as refunds, by order id, read ``_CHUNK`` at a time."""
+        last = ""
+        while True:
+            with self._reading("unsubmitted"):
+                rows = self._db.execute(
+                    "SELECT order_id, fate, outcome, currency, decided, reason, note FROM unsubmitted "
+                    "WHERE order_id > ? ORDER BY order_id LIMIT ?",
+                    (last, _CHUNK),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["order_id"]
+            for row in rows:
+                try:
+                    yield Unsubmitted(
                         _read(row, "order_id", _text, null=False),
                         _read(row, "fate", _text, null=False),
                         _read(row, "outcome", _text, null=False),
@@ -796,11 +843,9 @@ class Journal:
                         _read(row, "reason", _text),
                         _read(row, "note", _text),
                     )
-                )
-            except _Cell as exc:
-                where = f"order {str(row['order_id'])[:60]!r}"
-                raise JournalError(f"journal damaged: {self.path}: table unsubmitted: {where}: {exc}") from None
-        return out
+                except _Cell as exc:
+                    where = f"order {str(row['order_id'])[:60]!r}"
+                    raise JournalError(f"journal damaged: {self.path}: table unsubmitted: {where}: {exc}") from None
 
     def add_shard(self, shard: str) -> None:
         """Record that a run took shard ``shard`` (``K/N``; ``0/1`` unsharded) of its input into this journal."""
@@ -819,15 +864,16 @@ class Journal:
             raise JournalError(f"journal damaged: {self.path}: table meta: shards: {str(text)[:40]!r} is not a list")
         return value
 
-    def replan(self, plans: Mapping[str, Plan | None]) -> int:
-        """Plan these orders anew (None: no longer submitted), in one transaction; returns how many changed.
+    def replan(self, plans: Iterable[tuple[str, Plan | None]]) -> int:
+        """Plan these orders anew (order id, plan; None: no longer submitted), in one transaction; returns how
+        many changed.
 
         Only orders that never sent anything on any leg (``unsent``) are replanned; the others
         keep the plan their money left under, whatever ``plans`` says.
         """
         with self._errors("cannot replan"), self._transaction():
             changed = 0
-            for order_id, new in plans.items():
+            for order_id, new in plans:
                 entry = self.get(order_id)
                 if entry is None or not unsent(entry):
                     continue

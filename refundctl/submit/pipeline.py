@@ -19,7 +19,7 @@ and the order is reported ``partially_settled`` with both legs' states.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -90,7 +90,7 @@ class Pipeline:
         self.supplier = supplier
         self.journal = journal
         self.settings = settings
-        self.on_fate = on_fate  # called once per order as its fate is known (progress bar)
+        self.on_fate = on_fate  # called once per order as its fate is known (progress bar, the stage)
         self.payments = payments  # None: platform legs are paid by hand (manual)
         # Legs this run that got an answer from their API (any answer), and those that got none after every
         # retry: all of them unanswered means the API is unreachable, not that refunds failed one by one.
@@ -105,27 +105,21 @@ class Pipeline:
     def _due(self, entry: Entry) -> bool:
         return self.is_due(entry, self.settings.retry_failed)
 
-    async def run(self, entries: Sequence[Entry]) -> dict[str, Fate]:
-        """Send what is due, skip what is done; the fate of every entry by order id.
+    async def run(self, entries: Iterable[Entry]) -> None:
+        """Send what is due, skip what is done; ``on_fate`` gets the fate of every entry, in the order they end.
 
-        Raises AuthError (after every finished step is committed) if the supplier
-        refuses the token: nothing else could succeed.
+        ``entries`` are taken one at a time as workers free up (they may be read from the journal page by
+        page). Raises AuthError (after every finished step is committed) if the supplier refuses the token:
+        nothing else could succeed.
         """
-        fates: dict[str, Fate] = {}
-        due = [e for e in entries if self._due(e)]
-        for entry in entries:
-            if not self._due(entry):
-                fates[entry.order_id] = self._report(fate_of_entry(entry, _earlier(entry)))
 
-        async def send(entry: Entry) -> None:
-            fates[entry.order_id] = self._report(fate_of_entry(await self._process(entry)))
+        async def take(entry: Entry) -> None:
+            if self._due(entry):
+                self.on_fate(fate_of_entry(await self._process(entry)))
+            else:
+                self.on_fate(fate_of_entry(entry, _earlier(entry)))
 
-        await for_each(due, self.settings.concurrency, send)
-        return fates
-
-    def _report(self, fate: Fate) -> Fate:
-        self.on_fate(fate)
-        return fate
+        await for_each(entries, self.settings.concurrency, take)
 
     async def _process(self, entry: Entry) -> Entry:
         """Take one order's legs as far as they go, supplier first; returns the order as committed."""
@@ -245,8 +239,10 @@ class Pipeline:
         )
 
 
-async def for_each(items: Sequence[T], concurrency: int, work: Callable[[T], Awaitable[None]]) -> None:
-    """``work`` on every item, ``concurrency`` at a time; the first error (an AuthError, or a bug) stops them all."""
+async def for_each(items: Iterable[T], concurrency: int, work: Callable[[T], Awaitable[None]]) -> None:
+    """``work`` on every item, ``concurrency`` at a time; the first error (an AuthError, or a bug) stops them all.
+
+    Items are taken from ``items`` as workers free up, never all at once."""
     pending = iter(items)
 
     async def worker() -> None:
@@ -255,7 +251,7 @@ async def for_each(items: Sequence[T], concurrency: int, work: Callable[[T], Awa
 
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(min(concurrency, len(items))):
+            for _ in range(concurrency):
                 group.create_task(worker())
     except BaseExceptionGroup as exc:
         raise _first(exc) from None

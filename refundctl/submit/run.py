@@ -1,21 +1,24 @@
 """The submit flow: decide (or fetch and decide) every order, plan, confirm, journal and send.
 
-``decide_orders`` and ``fetch_orders`` stop before anything is sent when any record is
-bad (``OrderError`` lists them all); ``run_submit`` journals the plans in one transaction,
-asks for confirmation before real money moves, then sends what is due through the pipeline.
+Memory stays flat in the number of orders: ``decide_orders`` reads, validates and decides the
+input in one streaming pass into the run's :class:`~refundctl.submit.staging.Staging` (on disk),
+and stops before anything is journaled or sent when any record is bad (``OrderError`` lists them
+all); ``run_submit`` then walks the stage a page at a time, against the journal's rows of that
+page: it checks and sums what is due, journals the plans in one transaction, asks for confirmation
+before real money moves, then sends what is due through the pipeline, recording each fate on the
+stage; ``fates_in_order`` reads them back in input order for the output. ``fetch_orders`` (ids
+fetched from a supplier) still decides in memory before staging.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from refundctl.adapters import Connection, PaymentProvider, Supplier, open_adapter, open_payments
 from refundctl.config import PaymentsTarget, Target, is_loopback
@@ -23,17 +26,19 @@ from refundctl.engine import decide
 from refundctl.errors import ConfigError, Interrupted, JournalError, OrderError, Problem
 from refundctl.money import fmt
 from refundctl.orders import iter_records
+from refundctl.orders.dedup import chunks
 from refundctl.orders.ids import IdLine
 from refundctl.orders.shards import Shard
 from refundctl.output.progress import Progress
 from refundctl.policy.loader import load_policies
-from refundctl.submit.fates import UNDONE, Fate, fate_of_decision, fate_of_entry
+from refundctl.submit.fates import UNDONE, Fate, fate_of_entry, fate_of_unsubmitted, would_send
 from refundctl.submit.fetch import Decided, fetch_and_decide
 from refundctl.submit.journal import Entry, Journal, Plan, Unsubmitted, unsent
-from refundctl.submit.legs import platform_totals
+from refundctl.submit.legs import Due, unsendable
 from refundctl.submit.pipeline import Pipeline, Settings, retried
 from refundctl.submit.plan import plan_for
-from refundctl.submit.routes import Lane, OpenLane, send_lanes
+from refundctl.submit.routes import Lane, OpenLane, Router, send_lanes
+from refundctl.submit.staging import Staged, Staging
 
 T = TypeVar("T")
 Ask = Callable[[str], bool]  # asks the user a yes/no question; None where nobody can answer
@@ -46,95 +51,93 @@ def default_journal(first_input: str, shard: Shard | None = None) -> Path:
     return Path("refundctl" + suffix) if first_input == "-" else Path(first_input).with_suffix(suffix)
 
 
+def staged(
+    decided: Decided, reference: str | None, provider: str | None, router: Router | None = None, supplier: str = ""
+) -> Staged:
+    """One decision as the run stages it: its plan if submitted (the platform leg against ``reference``, the
+    order's payment), refused before sending if ``provider`` cannot send its platform leg, else routed by
+    ``router`` to its ``supplier``'s target."""
+    d, digest = decided
+    plan = plan_for(d, digest, reference) if d.submittable else None
+    note = None if plan is None else unsendable(plan, provider)
+    if plan is not None and note is None and router is not None:
+        plan = router.route(plan, supplier)
+    fate: Literal["not_eligible", "not_sent"] = "not_sent" if note else "not_eligible"
+    return Staged(Unsubmitted(d.order_id, fate, d.outcome, d.currency, d.refund, d.reason, note), plan, digest)
+
+
 def decide_orders(
-    orders: Sequence[str], policy_dir: Path | None, as_of: datetime, shard: Shard | None = None
-) -> tuple[list[Decided], dict[str, str], dict[str, str]]:
-    """Every decision (of ``shard``'s orders only, with one) with its policy digest, each order's
-    payment_reference by order id, and each order's supplier code (for routing); or OrderError
-    listing every bad record before anything is sent."""
+    staging: Staging,
+    orders: Sequence[str],
+    policy_dir: Path | None,
+    as_of: datetime,
+    shard: Shard | None = None,
+    provider: str | None = None,
+    router: Router | None = None,
+) -> None:
+    """Decide every order (of ``shard``'s only, with one) into ``staging``, a batch at a time; or OrderError
+    listing every bad record, then ConfigError naming every supplier ``router`` has no target for, before
+    anything is journaled or sent. ``provider``: the payments provider (None: platform legs are paid by hand)."""
     policies = load_policies(policy_dir)
-    decided: list[Decided] = []
-    references: dict[str, str] = {}
-    suppliers: dict[str, str] = {}
     problems: list[Problem] = []
-    for record in iter_records(orders, shard):
-        if record.order is None:
-            problems.extend(record.problems)
-        elif not problems:
-            decided.append((decide(record.order, policies, as_of), policies.digest))
-            suppliers[record.order.id] = record.order.common.supplier
-            if record.order.common.payment_reference is not None:
-                references[record.order.id] = record.order.common.payment_reference
+    for batch in chunks(iter_records(orders, shard)):
+        good = []
+        for record in batch:
+            if record.order is None:
+                problems.extend(record.problems)
+            elif not problems:
+                decision = (decide(record.order, policies, as_of), policies.digest)
+                common = record.order.common
+                good.append(staged(decision, common.payment_reference, provider, router, common.supplier))
+        if not problems:
+            staging.add(good)
     if problems:
         raise OrderError(problems)
-    return decided, references, suppliers
+    if router is not None:
+        router.check()
 
 
 def fetch_orders(
-    target: Target, conn: Connection, ids: Sequence[IdLine], policy_dir: Path | None, as_of: datetime
-) -> list[Decided]:
-    """Fetch every order by its supplier id and decide it with the supplier's own rule as fallback."""
+    staging: Staging,
+    target: Target,
+    conn: Connection,
+    ids: Sequence[IdLine],
+    policy_dir: Path | None,
+    as_of: datetime,
+    provider: str | None = None,
+) -> None:
+    """Fetch every order by its supplier id and decide it with the supplier's own rule as fallback, into
+    ``staging`` (all fetched first: this path holds every decision; a supplier's order does not know the
+    platform's payment)."""
     policies = load_policies(policy_dir)
-    return asyncio.run(
+    decided = asyncio.run(
         using(target.adapter, conn, lambda s: fetch_and_decide(s, ids, policies, as_of, conn.concurrency))
     )
+    staging.add([staged(d, None, provider) for d in decided])
 
 
-def plan_all(decided: Sequence[Decided], references: Mapping[str, str]) -> dict[str, Plan | None]:
-    """Every decided order's plan (its legs; the platform's against the order's payment), by order id, in input
-    order; None for a decision that is not submitted."""
-    return {
-        d.order_id: plan_for(d, digest, references.get(d.order_id)) if d.submittable else None for d, digest in decided
-    }
-
-
-def dry_run(decided: Sequence[Decided], plans: Mapping[str, Plan], refused: Mapping[str, str]) -> list[Fate]:
-    """What a run would do: every decision's fate, with the legs a submittable one would send."""
-    return [fate_of_decision(d, would_send=plans.get(d.order_id), note=refused.get(d.order_id)) for d, _ in decided]
-
-
-def unsubmitted_of(
-    decided: Sequence[Decided], plans: Mapping[str, Plan], refused: Mapping[str, str]
-) -> list[Unsubmitted]:
-    """The decided orders not to be sent (not eligible, or refused before sending), as the journal records them."""
-    return [
-        Unsubmitted(
-            d.order_id,
-            "not_sent" if d.order_id in refused else "not_eligible",
-            d.outcome,
-            d.currency,
-            d.refund,
-            d.reason,
-            refused.get(d.order_id),
-        )
-        for d, _ in decided
-        if d.order_id not in plans
-    ]
-
-
-def totals(amounts: Sequence[tuple[Decimal, str]]) -> str:
-    sums: dict[str, Decimal] = {}
-    for amount, currency in amounts:
-        sums[currency] = sums.get(currency, Decimal(0)) + amount
-    return ", ".join(f"{fmt(v, c)} {c}" for c, v in sorted(sums.items()))
+def dry_run(staging: Staging) -> Iterator[Fate]:
+    """What a run would do: every decision's fate, with the legs a submittable one would send, in input order."""
+    for s in staging:
+        plan = s.to_send
+        yield fate_of_unsubmitted(s.order) if plan is None else would_send(s.order, plan)
 
 
 def confirm(
-    apis: Mapping[str, str], due: Sequence[Plan], yes: bool, ask: Ask | None, payments: PaymentsTarget | None = None
+    apis: Mapping[str, str], due: Due, yes: bool, ask: Ask | None, payments: PaymentsTarget | None = None
 ) -> None:
     """A target that is not loopback, or a live payments key, is real money: say how many and how much, and ask.
 
     ``apis``: each target's URL by name (a plan's ``target``)."""
     asks = []
     for name, api in apis.items():
-        mine = [p for p in due if p.target == name]
-        if mine and not is_loopback(api):
-            asks.append(f"{len(mine)} refund(s) totalling {totals([(p.amount, p.currency) for p in mine])} to {api}")
+        mine = due.targets.get(name)
+        if mine is not None and not is_loopback(api):
+            asks.append(f"{mine.refunds} refund(s) totalling {mine.totals()} to {api}")
     if payments is not None and payments.live:
-        paid = [p for p in due if p.platform is not None]
-        asks.append(f"the platform's share of {len(paid)} refund(s), {platform_totals(paid)}, with a LIVE "
-                    f"{payments.provider} key to {payments.api}")  # fmt: skip
-    if yes or not due or not asks:
+        asks.append(f"the platform's share of {due.all.platform_refunds} refund(s), {due.all.platform_totals()}, "
+                    f"with a LIVE {payments.provider} key to {payments.api}")  # fmt: skip
+    if yes or not due.all.refunds or not asks:
         return
     what = "; and ".join(asks)
     if ask is None:
@@ -168,9 +171,8 @@ async def paying(payments: Payments | None, work: Callable[[PaymentProvider | No
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    """What a run did: every fate by order id, and whether the APIs answered at all."""
+    """Whether the APIs answered at all (every fate is recorded on the stage)."""
 
-    fates: dict[str, Fate]
     answered: int  # legs sent this run that got an answer (any answer)
     unanswered: int  # legs that got none after every retry
 
@@ -208,23 +210,91 @@ def _legs(plan: Plan | None) -> tuple[object, ...]:
     return plan.currency, plan.amount, None if plan.platform is None else plan.platform.amount
 
 
-def changed(known: Mapping[str, Entry], today: Mapping[str, Plan | None]) -> list[tuple[Entry, Plan | None]]:
-    """The journaled orders whose decision today would pay other amounts than their journaled plan."""
-    return [(known[oid], plan) for oid, plan in today.items() if oid in known and _legs(known[oid].plan) != _legs(plan)]
+def _changed(staged: Staged, entry: Entry) -> bool:
+    """Whether a journaled order would pay other amounts by today's decision than by its journaled plan."""
+    return _legs(entry.plan) != _legs(staged.plan)
+
+
+def _pending(staged: Staged, entry: Entry | None) -> bool:
+    """A journaled order whose decision changed and that sent nothing: refused, or replanned with --replan."""
+    return entry is not None and _changed(staged, entry) and unsent(entry)
+
+
+def _journaled(journal: Journal, staging: Staging) -> Iterator[tuple[Staged, Entry | None]]:
+    """Every staged order with its journal row (None: not journaled), in input order: a page of each at a time."""
+    for page in staging.pages():
+        known = journal.entries_of([s.order_id for s in page])
+        for s in page:
+            yield s, known.get(s.order_id)
+
+
+def _entries(journal: Journal, staging: Staging, lane: str | None = None) -> Iterator[Entry]:
+    """The journal rows of the staged orders (of those sent through ``lane`` only, with one), in input order: a
+    page of each at a time."""
+    for ids in staging.id_pages(lane):
+        known = journal.entries_of(ids)
+        yield from (known[oid] for oid in ids if oid in known)
 
 
 SHOWN_ORDERS = 10  # orders named in a refusal; the rest are counted
 
 
-def _refuse_changed(path: Path, pending: Sequence[tuple[Entry, Plan | None]]) -> JournalError:
-    lines = [f"  {e.order_id}: journaled {amounts(e.plan)}; decided now {amounts(p)}" for e, p in pending]
-    more = len(lines) - SHOWN_ORDERS
+@dataclass(slots=True)
+class _Survey:
+    """The run's input against its journal, before anything is written: counts, never lists of orders."""
+
+    pending: int = 0  # journaled orders that sent nothing and whose decision changed (refused, or --replan)
+    shown: list[str] = field(default_factory=list)  # the first SHOWN_ORDERS of them, both amounts
+    due: Due = field(default_factory=Due)  # what this run will send
+    entries: int = 0  # the input orders journaled once planned (the progress bar's total)
+    failed: int = 0  # resumed legs that failed earlier (taken up by --retry-failed)
+    quotes: int = 0  # resumed legs refused for their quote (re-quoted by --retry-failed)
+    planned: dict[str, None] = field(default_factory=dict)  # the targets of the plans to journal, first first
+    resumed: dict[str, None] = field(default_factory=dict)  # the targets of the journaled orders, first first
+
+
+def _survey(journal: Journal, staging: Staging, settings: Settings, note: Callable[[str], None]) -> _Survey:
+    """Compare each input order with its journal row and sum what is due, streaming: an order already journaled
+    follows its journaled plan (``note`` says so when today's decision differs but legs were sent); an unsent one
+    whose decision changed is pending (refused, or replanned with --replan); a new one is due as decided."""
+    survey = _Survey()
+    for s, entry in _journaled(journal, staging):
+        plan = s.to_send
+        if entry is None or _pending(s, entry):
+            if entry is not None:
+                survey.pending += 1
+                if len(survey.shown) < SHOWN_ORDERS:
+                    survey.shown.append(
+                        f"  {s.order_id}: journaled {amounts(entry.plan)}; decided now {amounts(s.plan)}"
+                    )
+            if plan is not None:
+                survey.due.add(plan)
+                survey.entries += 1
+                survey.planned[plan.target] = None
+                staging.assign(s.order_id, plan.target)
+            continue
+        if _changed(s, entry):
+            note(f"{s.order_id}: decided {amounts(s.plan)} now, but its journaled plan ({amounts(entry.plan)}) "
+                 "has sent legs: it stands (a leg sent is never replanned)")  # fmt: skip
+        survey.entries += 1
+        survey.resumed[entry.plan.target] = None
+        staging.assign(s.order_id, entry.plan.target)
+        if Pipeline.is_due(entry, settings.retry_failed):
+            survey.due.add(entry.plan)
+        for leg in entry.legs:
+            survey.failed += leg.state == "failed"
+            survey.quotes += retried(leg) and leg.state == "rejected"
+    return survey
+
+
+def _refuse_changed(path: Path, survey: _Survey) -> JournalError:
+    more = survey.pending - len(survey.shown)
     return JournalError(
         "\n".join(
             [
-                f"{len(pending)} order(s) in {path} were planned with other amounts than today's decision "
+                f"{survey.pending} order(s) in {path} were planned with other amounts than today's decision "
                 "and nothing of them was sent; refusing to send the old amounts:",
-                *lines[:SHOWN_ORDERS],
+                *survey.shown,
                 *([f"  ... and {more} more"] if more > 0 else []),
                 "rerun with --replan to plan them anew from today's decision, or pass a new --journal",
             ]
@@ -236,7 +306,7 @@ _STANDING = {"accepted": "accepted", "sent": "in flight", "planned": "not yet se
 _OTHER = "otherwise settled or refused"
 
 
-def standing(entries: Sequence[Entry]) -> str:
+def standing(entries: Iterable[Entry]) -> str:
     """Where interrupted orders stand: accepted, in flight, not yet sent (and any other fate, if any)."""
     counts = dict.fromkeys([*dict.fromkeys(_STANDING.values()), _OTHER], 0)
     for entry in entries:
@@ -247,27 +317,24 @@ def standing(entries: Sequence[Entry]) -> str:
 def run_submit(
     lanes: OpenLane,
     journal_path: Path,
-    today: Mapping[str, Plan | None],
-    plans: Mapping[str, Plan],
+    staging: Staging,
     settings: Settings,
     options: Options,
     ask: Ask | None = None,
     payments: Payments | None = None,
     note: Callable[[str], None] = lambda line: None,
     digest: str | None = None,
-    unsubmitted: Sequence[Unsubmitted] = (),
 ) -> Submitted:
-    """Journal the plans, then send what is due; every fate by order id.
+    """Journal the staged plans, then send what is due; every fate is recorded on ``staging``.
 
-    ``today`` is every input order's plan by today's decision (None: not submitted), in input
-    order; ``plans`` those to send (the submittable ones not refused before sending). An input
-    order already in the journal follows its journaled plan even when today's decision would not
-    submit it: in flight, it is resent; done, it is reported as done. An unsent order whose
-    decision changed is refused with both amounts unless ``options.replan``; one that sent
-    anything keeps its plan (``note`` says so). ``digest`` (the policies') is bound to the journal, and so is
-    ``options.shard``; ``unsubmitted`` (the other input orders, with their outcomes) is recorded with the plans.
+    An input order already in the journal follows its journaled plan even when today's decision
+    would not submit it: in flight, it is resent; done, it is reported as done. An unsent order whose
+    decision changed is refused with both amounts unless ``options.replan``; one that sent anything
+    keeps its plan (``note`` says so). ``digest`` (the policies') is bound to the journal, and so is
+    ``options.shard``; the input orders not to be sent are recorded with the plans, with their outcomes.
     ``note`` gets a line for each thing worth saying. Each refund goes through its plan's target (``lanes``
     opens it by name); a journaled one through the target it was journaled with, each target bound on its own.
+    The stage is walked page by page, never loaded.
     """
     journal = Journal.open(journal_path, lock=True)
     try:
@@ -278,43 +345,33 @@ def run_submit(
                 rebind=options.rebind, payments=payments[0].provider, payments_api=payments[0].api
             ):
                 note(line)
-        known = {e.order_id: e for e in journal.entries()}
-        differ = changed(known, today)
-        pending = [(e, p) for e, p in differ if unsent(e)]
-        for entry, plan in differ:
-            if not unsent(entry):
-                note(f"{entry.order_id}: decided {amounts(plan)} now, but its journaled plan ({amounts(entry.plan)}) "
-                     "has sent legs: it stands (a leg sent is never replanned)")  # fmt: skip
-        if pending and not options.replan:
-            raise _refuse_changed(journal_path, pending)
+        survey = _survey(journal, staging, settings, note)
+        if survey.pending and not options.replan:
+            raise _refuse_changed(journal_path, survey)
         if digest is not None:
             _bind_policies(journal, digest, options.replan, note)
-        replanned = {e.order_id: plans.get(e.order_id) for e, _ in pending}
-        fresh = {oid: p for oid, p in plans.items() if oid not in known or oid in replanned}
-        inputs = list(dict.fromkeys([*today, *plans]))
-        resumed = [known[oid] for oid in inputs if oid in known and oid not in replanned]
-        due = [*fresh.values(), *(e.plan for e in resumed if Pipeline.is_due(e, settings.retry_failed))]
-        links = {name: lanes(name) for name in dict.fromkeys([*(p.target for p in fresh.values()),
-                                                               *(e.plan.target for e in resumed)])}  # fmt: skip
+        links = {name: lanes(name) for name in dict.fromkeys([*survey.planned, *survey.resumed])}
         for name, (target, _) in links.items():
             for line in journal.bind_target(name, rebind=options.rebind, api=target.api, adapter=target.adapter):
                 note(line)
-        confirm({name: t.api for name, (t, _) in links.items()}, due, options.yes, ask,
+        confirm({name: t.api for name, (t, _) in links.items()}, survey.due, options.yes, ask,
                 None if payments is None else payments[0])  # fmt: skip
-        if replanned:
-            journal.replan(replanned)
-            note(f"replanned {len(replanned)} unsent order(s) from today's decision (--replan)")
+        if survey.pending:
+            journal.replan((s.order_id, s.to_send) for s, e in _journaled(journal, staging) if _pending(s, e))
+            note(f"replanned {survey.pending} unsent order(s) from today's decision (--replan)")
         journal.add_shard(options.shard)
-        journal.plan(fresh.values(), unsubmitted)  # one transaction, before any request
-        if settings.retry_failed:
-            _say_retried(resumed, settings, note)
-        known = {e.order_id: e for e in journal.entries()}
-        entries = [known[oid] for oid in inputs if oid in known]
+        # One transaction, before any request: the new orders' plans, and the orders not to be sent.
+        journal.plan(
+            (plan for s, e in _journaled(journal, staging) if e is None and (plan := s.to_send) is not None),
+            (s.order for s in staging if s.to_send is None),
+        )
+        if settings.retry_failed and survey.failed + survey.quotes:
+            note(f"--retry-failed: resending {survey.failed} failed leg(s) with their keys, re-quoting "
+                 f"{survey.quotes} quote_mismatch refund(s) with --tolerance {settings.tolerance}")  # fmt: skip
         try:
-            return _send(links, journal, entries, settings, payments)
+            return _send(links, journal, staging, survey.entries, settings, payments)
         except KeyboardInterrupt:
-            now = {e.order_id: e for e in journal.entries()}
-            where = standing([now[e.order_id] for e in entries if e.order_id in now])
+            where = standing(_entries(journal, staging))
             resume = f"\nresume with: {options.resume}" if options.resume else ""
             raise Interrupted(f"interrupted: {where}; the journal is committed{resume}") from None
     finally:
@@ -324,33 +381,30 @@ def run_submit(
 def _send(
     lanes: Mapping[str, Lane],
     journal: Journal,
-    entries: Sequence[Entry],
+    staging: Staging,
+    total: int,
     settings: Settings,
     payments: Payments | None,
 ) -> Submitted:
-    progress = Progress(sys.stderr, enabled=sys.stderr.isatty(), total=len(entries), failed_label="not accepted")
+    """Send the input's journaled orders, each target's read from the journal a page at a time; each fate onto
+    the stage."""
+    progress = Progress(sys.stderr, enabled=sys.stderr.isatty(), total=total, failed_label="not accepted")
+
+    def ended(fate: Fate) -> None:
+        staging.record(fate)
+        progress.tick(failed=fate.fate in UNDONE)
+
+    def entries(lane: str) -> Iterator[Entry]:
+        return _entries(journal, staging, lane)
+
     try:
-        # Orders, decisions, plans and entries all live until the end: frozen, the cyclic GC stops
-        # rescanning them on every collection while sending (measured: 1.5k -> 2.2k refunds/s at 20,000).
-        gc.freeze()
 
         async def go(provider: PaymentProvider | None) -> Submitted:
-            tick: Callable[[Fate], None] = lambda f: progress.tick(failed=f.fate in UNDONE)  # noqa: E731
-            return Submitted(*await send_lanes(lanes, journal, entries, settings, provider, tick))
+            return Submitted(*await send_lanes(lanes, journal, entries, settings, provider, ended))
 
         return asyncio.run(paying(payments, go))
     finally:
         progress.close()
-
-
-def _say_retried(resumed: Sequence[Entry], settings: Settings, note: Callable[[str], None]) -> None:
-    """``--retry-failed`` takes up failed legs and quote mismatches: say how many of each, and with what tolerance."""
-    legs = [leg for e in resumed for leg in e.legs if retried(leg)]
-    quotes = sum(leg.state == "rejected" for leg in legs)
-    failed = len(legs) - quotes
-    if legs:
-        note(f"--retry-failed: resending {failed} failed leg(s) with their keys, re-quoting {quotes} quote_mismatch "
-             f"refund(s) with --tolerance {settings.tolerance}")  # fmt: skip
 
 
 def _bind_policies(journal: Journal, digest: str, replan: bool, note: Callable[[str], None]) -> None:
@@ -365,7 +419,7 @@ def _bind_policies(journal: Journal, digest: str, replan: bool, note: Callable[[
     journal.set_meta("policies", digest)
 
 
-def fates_in_order(decided: Sequence[Decided], fates: dict[str, Fate], refused: Mapping[str, str]) -> list[Fate]:
+def fates_in_order(staging: Staging) -> Iterator[Fate]:
     """Every input order's fate, in input order: sent ones as the run left them, the others as decided
     (or refused before sending, with the reason)."""
-    return [fates.get(d.order_id) or fate_of_decision(d, note=refused.get(d.order_id)) for d, _ in decided]
+    return staging.fates(lambda s: fate_of_unsubmitted(s.order))

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from refundctl.cli.main import cli
 from refundctl.orders.shards import Shard, parse_shard, shard_of
 from refundctl.submit.run import decide_orders
+from refundctl.submit.staging import Staging
 from tests.support.builders import flight, hotel, with_fare, write_jsonl
 
 AS_OF = "2026-11-25T08:00:00+08:00"
@@ -105,7 +106,13 @@ def test_shards_decide_exactly_the_unsharded_run(batch: Path, jobs: str) -> None
 def test_shards_of_submit_input(batch: Path) -> None:
     batch.write_text("".join(line + "\n" for line in batch.read_text().splitlines()[:60]))  # good records only
     as_of = datetime.fromisoformat(AS_OF)
-    whole = {d.order_id for d, _ in decide_orders([str(batch)], None, as_of)[0]}
-    parts = [{d.order_id for d, _ in decide_orders([str(batch)], None, as_of, Shard(k, 4))[0]} for k in range(4)]
+
+    def decided(shard: Shard | None) -> set[str]:
+        with Staging() as staging:
+            decide_orders(staging, [str(batch)], None, as_of, shard)
+            return {s.order_id for s in staging}
+
+    whole = decided(None)
+    parts = [decided(Shard(k, 4)) for k in range(4)]
     assert sum(len(p) for p in parts) == len(whole) == 60
     assert set().union(*parts) == whole

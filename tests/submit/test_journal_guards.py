@@ -231,7 +231,7 @@ def test_replan_changes_only_orders_that_never_sent_a_leg(journal: Journal) -> N
     journal.mark_sent("C", Decimal("1530.00"), None, None)
     journal.mark_accepted("C", refund_id="rf", status="pending", answer={}, attempts=1)
     assert [unsent(e) for e in journal.entries()] == [True, False, False]
-    changed = journal.replan({"A": plan("A", "580.00"), "B": plan("B", "580.00"), "C": None})
+    changed = journal.replan([("A", plan("A", "580.00")), ("B", plan("B", "580.00")), ("C", None)])
     assert changed == 1
     amounts = {e.order_id: (e.plan.amount, e.plan.idempotency_key, e.state) for e in journal.entries()}
     assert amounts == {
@@ -239,7 +239,7 @@ def test_replan_changes_only_orders_that_never_sent_a_leg(journal: Journal) -> N
         "B": (Decimal("980.00"), "key-B-980.00", "sent"),
         "C": (Decimal("1530.00"), "rfk-C", "accepted"),
     }
-    assert journal.replan({"A": None}) == 1  # no longer submitted, and nothing left: gone
+    assert journal.replan([("A", None)]) == 1  # no longer submitted, and nothing left: gone
     assert journal.get("A") is None
 
 

@@ -17,6 +17,7 @@ from refundctl.cli.main import cli
 from refundctl.config import PaymentsTarget
 from refundctl.errors import ConfigError, ExitCode
 from refundctl.submit.journal import SCHEMA_VERSION, Journal, Plan, PlatformPlan
+from refundctl.submit.legs import Due
 from refundctl.submit.run import confirm
 from tests.support.builders import GOODWILL, cli_env, flight
 from tests.support.sandbox import PAYMENTS_TOKEN, RunningSandbox, SandboxFactory
@@ -228,6 +229,9 @@ def test_a_live_key_is_confirmed_by_asking_with_the_platforms_totals() -> None:
         Plan("B", "rfk_b", Decimal("5.000"), "KWD", "partial", None, (), None,
              PlatformPlan("pfk_b", Decimal("1.250"), "pi_b")),
     ]  # fmt: skip
+    due = Due()
+    for plan in plans:
+        due.add(plan)
     live = PaymentsTarget("stripe", "https://api.stripe.com", "sk_live_x")
     asked: list[str] = []
 
@@ -236,12 +240,12 @@ def test_a_live_key_is_confirmed_by_asking_with_the_platforms_totals() -> None:
         return False
 
     with pytest.raises(ConfigError, match="not confirmed: nothing sent"):
-        confirm({"": "http://127.0.0.1:1"}, plans, False, ask, live)
+        confirm({"": "http://127.0.0.1:1"}, due, False, ask, live)
     assert asked == [
         "Submit the platform's share of 2 refund(s), 20.00 CNY, 1.250 KWD, with a LIVE stripe key to "
         "https://api.stripe.com?"
     ]
-    confirm({"": "http://127.0.0.1:1"}, plans, False, lambda q: True, live)  # yes: goes ahead
-    confirm({"": "http://127.0.0.1:1"}, plans, True, None, live)  # --yes: nobody is asked
+    confirm({"": "http://127.0.0.1:1"}, due, False, lambda q: True, live)  # yes: goes ahead
+    confirm({"": "http://127.0.0.1:1"}, due, True, None, live)  # --yes: nobody is asked
     test_key = PaymentsTarget("stripe", "https://api.stripe.com", "sk_test_x")
-    confirm({"": "http://127.0.0.1:1"}, plans, False, None, test_key)  # test mode moves no real money
+    confirm({"": "http://127.0.0.1:1"}, due, False, None, test_key)  # test mode moves no real money

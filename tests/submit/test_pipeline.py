@@ -32,8 +32,11 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 def run(supplier: FakeSupplier, journal: Journal, plans: list[Plan], **settings: Any) -> dict[str, str]:
     journal.plan(plans)
     entries = [e for e in journal.entries() if e.order_id in {p.order_id for p in plans}]
-    fates = asyncio.run(Pipeline(supplier, journal, Settings(**settings)).run(entries))
-    return {oid: f.fate for oid, f in fates.items()}
+    fates: dict[str, str] = {}
+    asyncio.run(
+        Pipeline(supplier, journal, Settings(**settings), lambda f: fates.update({f.order_id: f.fate})).run(entries)
+    )
+    return fates
 
 
 def test_quote_equal_to_the_decision_is_confirmed(journal: Journal) -> None:

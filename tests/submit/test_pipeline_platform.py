@@ -74,8 +74,12 @@ def run(
 ) -> dict[str, str]:
     journal.plan(plans)
     entries = journal.entries()
-    pipeline = Pipeline(supplier or FakeSupplier(), journal, Settings(**kw), payments=payments)
-    return {oid: fate.fate for oid, fate in asyncio.run(pipeline.run(entries)).items()}
+    fates: dict[str, str] = {}
+    pipeline = Pipeline(
+        supplier or FakeSupplier(), journal, Settings(**kw), lambda f: fates.update({f.order_id: f.fate}), payments
+    )
+    asyncio.run(pipeline.run(entries))
+    return fates
 
 
 def test_supplier_first_then_the_platform_under_its_own_key(journal: Journal) -> None:

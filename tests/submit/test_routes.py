@@ -23,10 +23,12 @@ from refundctl.adapters import Connection
 from refundctl.cli.main import cli
 from refundctl.config import Target
 from refundctl.errors import ExitCode
-from refundctl.submit.journal import Journal, Plan
+from refundctl.submit.fates import Fate
+from refundctl.submit.journal import Entry, Journal, Plan
 from refundctl.submit.pipeline import Settings
 from refundctl.submit.routes import send_lanes
-from refundctl.submit.run import decide_orders, plan_all
+from refundctl.submit.run import decide_orders
+from refundctl.submit.staging import Staging
 from tests.support.clock import VirtualTime
 
 DATA = Path(__file__).parent.parent / "data"
@@ -130,11 +132,11 @@ def test_flags_for_one_api_are_refused_with_a_routed_profile(boxes: tuple[Any, A
 def test_a_rerun_after_a_crash_keeps_each_refund_on_its_target(boxes: tuple[Any, Any], tmp_path: Path) -> None:
     a, b = boxes
     # The state a crash leaves: every plan journaled with its target, ZA-1001's refund committed sent, no answer.
-    decided, references, suppliers = decide_orders([str(ORDERS)], None, datetime.fromisoformat(AS_OF))
-    targets = {"ZA": "zephyr", "HARBOR-SHA": "hotels"}
-    plans = [
-        replace(p, target=targets[suppliers[oid]]) for oid, p in plan_all(decided, references).items() if p is not None
-    ]
+    with Staging() as staging:
+        decide_orders(staging, [str(ORDERS)], None, datetime.fromisoformat(AS_OF))
+        orders = list(staging)
+    targets = {"ZA": "zephyr", "HH": "hotels"}  # by the order id's prefix: ZA-1001, ZA-1002, HH-2001
+    plans = [replace(s.plan, target=targets[s.order_id[:2]]) for s in orders if s.plan is not None]
     journal = Journal.open(tmp_path / "j.sqlite")
     journal.plan(plans)
     journal.mark_sent("ZA-1001", plans[0].amount, None, None)
@@ -192,7 +194,14 @@ def test_a_429_from_one_target_slows_that_target_only(tmp_path: Path) -> None:
     with respx.mock(using="httpx") as router:
         router.post(url__regex=r"http://[ab]\.test/v1/refunds").mock(side_effect=answer)
         settings = Settings(concurrency=4, verify_quote=False)
-        fates, answered, unanswered = time.run(send_lanes(lanes, journal, journal.entries(), settings, None, _ignore))
+        fates: dict[str, Fate] = {}
+
+        def mine(name: str) -> list[Entry]:
+            return [e for e in journal.entries() if e.plan.target == name]
+
+        answered, unanswered = time.run(
+            send_lanes(lanes, journal, mine, settings, None, lambda f: fates.update({f.order_id: f}))
+        )
     journal.close()
     assert starts["b.test"] == [0.0, 0.2, 0.4, 0.6000000000000001]  # B at its own rate, never paused
     assert starts["a.test"][:2] == [0.0, 30.0] and starts["a.test"][2] == pytest.approx(30.1)  # A waited 30 s
@@ -200,10 +209,6 @@ def test_a_429_from_one_target_slows_that_target_only(tmp_path: Path) -> None:
     assert {oid: f.fate for oid, f in fates.items()} == {"A0": "failed", **{o: "accepted" for o in ("A1", "A2",
                                                           "B0", "B1", "B2", "B3")}}  # fmt: skip
     assert (answered, unanswered) == (6, 1)
-
-
-def _ignore(fate: object) -> None:
-    return None
 
 
 def test_track_asks_only_the_targets_with_open_legs(boxes: tuple[Any, Any], tmp_path: Path) -> None:
