@@ -54,8 +54,8 @@ def report(journals: tuple[Path, ...], section: str, allow_mixed: bool, as_of: d
     unless --allow-mixed. Exit 0, 5 when any leg is overdue, 2 for journals
     refused, missing or damaged.
     """
-    merged = load_report(journals, allow_mixed=allow_mixed)
-    render(merged.rows(section, as_of), output_format, sys.stdout, columns=SECTIONS[section])
+    merged = load_report(journals, as_of, allow_mixed=allow_mixed)
+    render(merged.rows(section), output_format, sys.stdout, columns=SECTIONS[section])
     sys.stdout.flush()
     if section == "summary":
         reasons = merged.review_reasons()
@@ -63,10 +63,10 @@ def report(journals: tuple[Path, ...], section: str, allow_mixed: bool, as_of: d
         if len(reasons) > SHOWN_REASONS:
             click.echo(f"... and {len(reasons) - SHOWN_REASONS} more review reason(s) (--section reasons)", err=True)
         for other in ("fates", "payers"):
-            render(merged.rows(other, as_of), "table", sys.stderr, columns=SECTIONS[other])
+            render(merged.rows(other), "table", sys.stderr, columns=SECTIONS[other])
     for note in merged.notes:
         click.echo(f"refundctl: {note}", err=True)
-    late = sum(row["overdue"] for row in merged.payers(as_of))
+    late = sum(row["overdue"] for row in merged.payers())
     click.echo(f"refundctl: {merged.sources()}", err=True)
     click.echo(f"refundctl: {merged.headline()}; {late} leg(s) overdue", err=True)
     if late:

@@ -14,13 +14,17 @@ The first share is what an operations lead asks first; the review reasons, count
 where the policies have gaps. Journals of different policy digests, or of shards that
 overlap (recorded shards, or order ids found in two journals), are refused unless
 ``allow_mixed``: then an order in several journals counts once, as the first journal records it.
+
+The journals are read a page at a time and summed as they are read (the ids seen live in a
+temporary SQLite file, as the order reader's do), so memory does not grow with the orders; the
+``orders`` section reads them again, streaming its rows.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -29,9 +33,10 @@ from typing import Any
 
 from refundctl.errors import JournalError
 from refundctl.money import ZERO, fmt
+from refundctl.orders.dedup import Dedup, chunks
 from refundctl.orders.shards import parse_shard
 from refundctl.submit.fates import COLUMNS as ORDER_COLUMNS
-from refundctl.submit.fates import Fate, fate_of_entry, fate_of_unsubmitted, summarize
+from refundctl.submit.fates import Fate, Tally, fate_of_entry, fate_of_unsubmitted
 from refundctl.submit.journal import PAYERS, Entry, Journal, confirmed, overdue
 
 REVIEW = ("manual_review", "needs_evidence")
@@ -48,23 +53,46 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class _Journaled:
-    """One journal as read: its policies' digest, the shards its runs took, every order it records."""
+    """One journal as read: its policies' digest, the shards its runs took, how many orders it records."""
 
     path: Path
     digest: str | None
     shards: tuple[str, ...]  # empty: no run of schema 4 or later recorded its shard (nor its unsubmitted orders)
-    entries: tuple[Entry, ...]
-    fates: tuple[Fate, ...]  # every order: journaled entries first, then the unsubmitted ones
+    orders: int  # journaled refunds and unsubmitted orders
 
 
-def _read(path: Path) -> _Journaled:
-    journal = Journal.open(path, create=False)
+Recorded = tuple[Fate, Entry | None, str | None]  # an order's fate, its journal row if a refund, its reason
+
+
+def _recorded(journal: Journal) -> Iterator[Recorded]:
+    """Every order a journal records: journaled refunds first (in planning order), then the unsubmitted ones."""
+    for entry in journal.iter_entries():
+        yield fate_of_entry(entry), entry, entry.plan.reason
+    for order in journal.iter_unsubmitted():
+        fate = fate_of_unsubmitted(order)
+        yield fate, None, fate.note
+
+
+def _merged(
+    paths: Sequence[Path], each: Callable[[Journal, int], None] = lambda journal, orders: None
+) -> Iterator[tuple[Recorded, bool]]:
+    """Every order of every journal in turn, and whether an earlier journal recorded it already (then it does not
+    count). ``each`` is told of each journal once it is read, with how many orders it records."""
+    seen = Dedup()
     try:
-        entries = tuple(journal.entries())
-        fates = (*map(fate_of_entry, entries), *map(fate_of_unsubmitted, journal.unsubmitted()))
-        return _Journaled(path, journal.meta("policies"), tuple(journal.shards()), entries, fates)
+        for path in paths:
+            journal = Journal.open(path, create=False)
+            try:
+                count = 0
+                for batch in chunks(_recorded(journal)):
+                    count += len(batch)
+                    twice = seen.duplicates([(fate.order_id, str(path), 0) for fate, _, _ in batch])
+                    yield from zip(batch, (problem is not None for problem in twice), strict=True)
+                each(journal, count)
+            finally:
+                journal.close()
     finally:
-        journal.close()
+        seen.close()
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -73,27 +101,22 @@ def _overlap(a: str, b: str) -> bool:
     return x.index % math.gcd(x.count, y.count) == y.index % math.gcd(x.count, y.count)
 
 
-def _refusals(journals: Sequence[_Journaled]) -> list[str]:
-    """Why these journals are not one batch: other policies, overlapping shards, orders in two journals."""
+def _refusals(journals: Sequence[_Journaled], twice: Sequence[str], more: int) -> list[str]:
+    """Why these journals are not one batch: other policies, overlapping shards, orders in two journals (``twice``
+    the first of them, ``more`` the others)."""
     problems = []
-    digests = {j.digest for j in journals if j.fates}  # a journal of no orders decided nothing
+    digests = {j.digest for j in journals if j.orders}  # a journal of no orders decided nothing
     if len(digests) > 1:
-        each = ", ".join(f"{j.path} {(j.digest or 'none recorded')[:12]}" for j in journals if j.fates)
+        each = ", ".join(f"{j.path} {(j.digest or 'none recorded')[:12]}" for j in journals if j.orders)
         problems.append(f"the journals were planned under different policies ({each})")
     for n, a in enumerate(journals):
         for b in journals[n + 1 :]:
             both = [(x, y) for x in a.shards for y in b.shards if _overlap(x, y)]
             if both:
                 problems.append(f"{a.path} (shard {both[0][0]}) and {b.path} (shard {both[0][1]}) overlap")
-    seen: dict[str, Path] = {}
-    twice = []
-    for j in journals:
-        for f in j.fates:
-            if seen.setdefault(f.order_id, j.path) != j.path:
-                twice.append(f.order_id)
     if twice:
-        shown = ", ".join(twice[:5]) + (f" and {len(twice) - 5} more" if len(twice) > 5 else "")
-        problems.append(f"{len(twice)} order(s) are in more than one journal ({shown})")
+        shown = ", ".join(twice) + (f" and {more} more" if more else "")
+        problems.append(f"{len(twice) + more} order(s) are in more than one journal ({shown})")
     return problems
 
 
@@ -113,44 +136,64 @@ def handling(fate: Fate) -> str:
     return "not_settled"
 
 
+SHOWN_TWICE = 5  # orders named when journals overlap; the rest are counted
+
+
+class _Sums:
+    """The merged orders, summed as they are read: who they need, review reasons, fates, legs per payer."""
+
+    def __init__(self, as_of: datetime) -> None:
+        self.as_of = as_of
+        self.orders = 0
+        self.handling: Counter[str] = Counter()
+        self.reasons: Counter[tuple[str, str]] = Counter()  # (outcome, reason) of the orders a person must see
+        self.fates = Tally()
+        self.legs: dict[tuple[str, str], list[Any]] = {}  # (payer, currency) -> legs, decided, accepted, ...
+
+    def add(self, fate: Fate, entry: Entry | None, reason: str | None) -> None:
+        self.orders += 1
+        self.handling[handling(fate)] += 1
+        if fate.outcome in REVIEW:
+            self.reasons[(fate.outcome, reason or "")] += 1
+        self.fates.add(fate)
+        if entry is None:
+            return
+        for leg in entry.legs:
+            row = self.legs.setdefault((leg.payer, entry.plan.currency), [0, ZERO, ZERO, ZERO, 0])
+            row[0] += 1
+            row[1] += leg.amount
+            row[2] += leg.sent_amount if leg.state == "accepted" and leg.sent_amount is not None else ZERO
+            row[3] += confirmed(leg)
+            row[4] += overdue(entry.plan, leg, self.as_of)
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
-    """The merged journals: every order's fate (and its review reason), every leg, and the notes on the merge."""
+    """The merged journals, summed: who the orders need, their review reasons, fates and legs; the notes on the
+    merge. The orders themselves are read again, streaming, for the ``orders`` section."""
 
     journals: tuple[_Journaled, ...]
-    fates: tuple[Fate, ...]
-    reasons: dict[str, str | None]  # order id -> the decision's reason
-    entries: tuple[Entry, ...]
+    sums: _Sums
     notes: tuple[str, ...]  # what the reader must know (refusals overridden, journals that record too little)
 
     def summary(self) -> list[dict[str, Any]]:
-        counts = Counter(handling(f) for f in self.fates)
-        return [{"handling": h, "orders": counts[h], "percent": _percent(counts[h], len(self.fates))} for h in HANDLING]
+        counts, total = self.sums.handling, self.sums.orders
+        return [{"handling": h, "orders": counts[h], "percent": _percent(counts[h], total)} for h in HANDLING]
 
     def review_reasons(self) -> list[dict[str, Any]]:
         """The reasons of the orders a person must look at, most frequent first (then by outcome and reason)."""
-        counts = Counter((f.outcome, self.reasons.get(f.order_id) or "") for f in self.fates if f.outcome in REVIEW)
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        total = len(self.fates)
+        ranked = sorted(self.sums.reasons.items(), key=lambda item: (-item[1], item[0]))
+        total = self.sums.orders
         return [
             {"outcome": outcome, "reason": reason, "orders": n, "percent": _percent(n, total)}
             for (outcome, reason), n in ranked
         ]
 
     def fate_totals(self) -> list[dict[str, Any]]:
-        return summarize(self.fates)
+        return self.sums.fates.rows()
 
-    def payers(self, as_of: datetime) -> list[dict[str, Any]]:
+    def payers(self) -> list[dict[str, Any]]:
         """Per payer and currency: legs, decided, accepted by the provider, confirmed succeeded, overdue legs."""
-        sums: dict[tuple[str, str], list[Any]] = {}
-        for entry in self.entries:
-            for leg in entry.legs:
-                row = sums.setdefault((leg.payer, entry.plan.currency), [0, ZERO, ZERO, ZERO, 0])
-                row[0] += 1
-                row[1] += leg.amount
-                row[2] += leg.sent_amount if leg.state == "accepted" and leg.sent_amount is not None else ZERO
-                row[3] += confirmed(leg)
-                row[4] += overdue(entry.plan, leg, as_of)
         order: dict[str, int] = {payer: n for n, payer in enumerate(PAYERS)}
         return [
             {
@@ -163,26 +206,27 @@ class Report:
                 "overdue": late,
             }
             for (payer, cur), (legs, decided, accepted, done, late) in sorted(
-                sums.items(), key=lambda item: (item[0][1], order[item[0][0]])
+                self.sums.legs.items(), key=lambda item: (item[0][1], order[item[0][0]])
             )
         ]
 
-    def orders(self) -> list[dict[str, Any]]:
-        return [f.to_row() for f in self.fates]
+    def orders(self) -> Iterator[dict[str, Any]]:
+        """Every order's fate, read again from the journals (each order once, as the first journal records it)."""
+        for (fate, _, _), twice in _merged([j.path for j in self.journals]):
+            if not twice:
+                yield fate.to_row()
 
-    def rows(self, section: str, as_of: datetime) -> list[dict[str, Any]]:
-        if section == "payers":
-            return self.payers(as_of)
+    def rows(self, section: str) -> Iterable[dict[str, Any]]:
         return {
             "summary": self.summary,
             "reasons": self.review_reasons,
             "fates": self.fate_totals,
+            "payers": self.payers,
             "orders": self.orders,
         }[section]()
 
     def headline(self) -> str:
-        counts = Counter(handling(f) for f in self.fates)
-        total = len(self.fates)
+        counts, total = self.sums.handling, self.sums.orders
         done = counts["without_person"]
         return (
             f"{done} of {total} order(s) ({_percent(done, total)}%) decided and settled without a person; "
@@ -193,17 +237,32 @@ class Report:
     def sources(self) -> str:
         """Which journals, which shards, which policies."""
         shards = [s for j in self.journals for s in j.shards] or ["not recorded"]
-        digests = sorted({(j.digest or "none recorded")[:12] for j in self.journals if j.fates}) or ["none"]
+        digests = sorted({(j.digest or "none recorded")[:12] for j in self.journals if j.orders}) or ["none"]
         return (
             f"{len(self.journals)} journal(s), shard(s) {', '.join(shards)}, "
-            f"policies {', '.join(digests)}: {len(self.fates)} order(s)"
+            f"policies {', '.join(digests)}: {self.sums.orders} order(s)"
         )
 
 
-def load_report(paths: Sequence[Path], *, allow_mixed: bool = False) -> Report:
-    """The journals at ``paths`` merged; JournalError when they are not one batch (unless ``allow_mixed``)."""
-    journals = tuple(_read(p) for p in paths)
-    problems = _refusals(journals)
+def load_report(paths: Sequence[Path], as_of: datetime, *, allow_mixed: bool = False) -> Report:
+    """The journals at ``paths`` merged, overdue legs judged at ``as_of``; JournalError when they are not one batch
+    (unless ``allow_mixed``). One pass, summing as it reads: nothing per order is kept."""
+    journals: list[_Journaled] = []
+    sums = _Sums(as_of)
+    twice: list[str] = []
+    more = 0
+
+    def read(journal: Journal, orders: int) -> None:
+        journals.append(_Journaled(journal.path, journal.meta("policies"), tuple(journal.shards()), orders))
+
+    for (fate, entry, reason), again in _merged(paths, read):
+        if not again:
+            sums.add(fate, entry, reason)
+        elif len(twice) < SHOWN_TWICE:
+            twice.append(fate.order_id)
+        else:
+            more += 1
+    problems = _refusals(journals, twice, more)
     if problems and not allow_mixed:
         raise JournalError(
             "\n".join(
@@ -222,21 +281,4 @@ def load_report(paths: Sequence[Path], *, allow_mixed: bool = False) -> Report:
         for j in journals
         if not j.shards
     ]
-    seen: set[str] = set()
-    fates: list[Fate] = []
-    entries: list[Entry] = []
-    reasons: dict[str, str | None] = {}
-    for j in journals:
-        journaled = {e.order_id: e for e in j.entries}
-        for fate in j.fates:
-            if fate.order_id in seen:
-                continue
-            seen.add(fate.order_id)
-            fates.append(fate)
-            entry = journaled.get(fate.order_id)
-            if entry is not None:
-                entries.append(entry)
-                reasons[fate.order_id] = entry.plan.reason
-            else:
-                reasons[fate.order_id] = fate.note
-    return Report(journals, tuple(fates), reasons, tuple(entries), tuple(notes))
+    return Report(tuple(journals), sums, tuple(notes))
