@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 from generate import orders as generated_orders
-from submit_bench import _sandbox
+from submit_bench import sandbox
 
 from refundctl.adapters import Connection, PaymentRefundRequest
 from refundctl.adapters.stripe import STRIPE_VERSION, StripeAdapter
@@ -45,7 +45,7 @@ FAULTS = ("--drop-rate", "0.2", "--error-rate", "0.1", "--seed", "7")
 def _payments_sandbox(orders: Path, *flags: str) -> Iterator[str]:
     """A sandbox subprocess (as submit_bench starts it, with a known payments key); yields its payments API URL."""
     os.environ["REFUNDCTL_SANDBOX_PAYMENTS_TOKEN"] = KEY
-    with _sandbox(orders, *flags) as base_url:
+    with sandbox(orders, *flags) as base_url:
         yield base_url + "/stripe"
 
 

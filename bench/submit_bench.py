@@ -42,7 +42,7 @@ TOKEN = "bench-token"
 
 
 @contextlib.contextmanager
-def _sandbox(orders: Path, *flags: str) -> Iterator[str]:
+def sandbox(orders: Path, *flags: str) -> Iterator[str]:
     """A sandbox subprocess serving ``orders``; yields its base URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "refundctl", "sandbox", "serve", "--orders", str(orders), "--print-config", *flags],
@@ -134,7 +134,7 @@ def _transports(orders: Path, count: int, concurrency: int) -> dict[str, float]:
     """The transport choice: the same POSTs through httpx's default transport, httpx over aiohttp, raw aiohttp."""
     bodies = [json.dumps({"order_id": f"BENCH-{n}", "amount": "500.00", "currency": "CNY"}) for n in range(3 * count)]
     limits = httpx.Limits(max_connections=concurrency)
-    with _sandbox(orders) as api:
+    with sandbox(orders) as api:
         default = httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits)
         over_aiohttp = build_client(api, TOKEN, concurrency=concurrency)
         default_rps = asyncio.run(_httpx(default, bodies[:count], concurrency, "default"))
@@ -158,7 +158,7 @@ def measure(
         orders = Path(tmp) / "orders.jsonl"
         orders.write_text("".join(json.dumps(o) + "\n" for o in refundable(count)))
 
-        with _sandbox(orders) as api:
+        with sandbox(orders) as api:
             wall, rows = _submit(orders, api, Path(tmp) / "a.journal.sqlite", "--concurrency", str(concurrency))
         send_seconds, _, accepted = _journal_figures(Path(tmp) / "a.journal.sqlite")
         if accepted != count:
@@ -167,12 +167,12 @@ def measure(
         bodies = [
             json.dumps({"order_id": r["order_id"], "amount": r["amount"], "currency": r["currency"]}) for r in rows
         ]
-        with _sandbox(orders) as api:
+        with sandbox(orders) as api:
             plain_seconds, created = asyncio.run(_plain(api, bodies, concurrency))
 
         limited = Path(tmp) / "limited.jsonl"
         limited.write_text("".join(json.dumps(o) + "\n" for o in refundable(limited_count)))
-        with _sandbox(limited, "--rate-limit", f"{limit}/s") as api:
+        with sandbox(limited, "--rate-limit", f"{limit}/s") as api:
             _submit(
                 limited, api, Path(tmp) / "b.journal.sqlite", "--concurrency", str(concurrency), "--rate", f"{limit}/s"
             )

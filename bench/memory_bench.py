@@ -1,0 +1,155 @@
+"""Peak memory of ``refundctl submit`` as the input grows, and of ``check`` with its worker processes.
+
+Run ``python bench/memory_bench.py`` (what `make bench` measures) or ``python bench/memory_bench.py --full``
+(real sends at both large sizes: about 10 minutes more on this machine). Each figure comes from a child process:
+
+- ``submit`` (a real run, ``--no-verify-quote``, 32 in flight, ``-o jsonl``) of refundable orders
+  against a fresh sandbox in its own process (the sandbox's memory is not counted), at two
+  sizes (2,000 and 20,000; with ``--full``, 20,000 and 200,000), and ``submit --dry-run`` (which
+  reads, validates, decides, plans and writes every row, sending nothing) at 20,000 and 200,000:
+  the process's peak RSS from ``wait4`` (``ru_maxrss``; submit starts no other processes). Flat
+  means each pair within 20% of each other.
+- ``check -o jsonl`` at its default ``--jobs`` (forked workers) over 200,000 generated orders:
+  ``wait4`` gives only the largest of the parent and its workers, so the whole tree is sampled
+  every 20 ms from ``/proc``: the sum of its processes' PSS (resident memory, pages shared
+  between the forked processes counted once in all) and of their RSS (shared pages counted in
+  every process), each at its highest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from check_bench import AS_OF, orders_file
+from generate import refundable
+from submit_bench import TOKEN, sandbox
+
+MIB = 1024  # ru_maxrss and /proc figures are in KiB
+
+
+def _peak(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float]:
+    """Peak RSS (MiB, from wait4), CPU seconds (user + sys) and wall seconds of one child; stdout to a file."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env)
+        assert proc.stderr is not None
+        err = proc.stderr.read()  # never fills its pipe: submit writes a summary to stderr
+        _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv[3:6]} exited {os.waitstatus_to_exitcode(status)}: {err[-2000:].decode()}")
+    return usage.ru_maxrss // MIB, usage.ru_utime + usage.ru_stime, time.perf_counter() - start
+
+
+def _kib(pid: int, path: str, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass  # the process ended between listing and reading it
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants, from /proc's children lists."""
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def _tree_peak(argv: list[str]) -> tuple[int, int, int]:
+    """Highest sampled PSS and RSS sums (MiB) of the process tree, and the largest process's peak (wait4)."""
+    peaks = [0, 0]
+    done = threading.Event()
+
+    def sample(pid: int) -> None:
+        while not done.wait(0.02):
+            pids = _tree(pid)
+            peaks[0] = max(peaks[0], sum(_kib(p, "smaps_rollup", "Pss") for p in pids))
+            peaks[1] = max(peaks[1], sum(_kib(p, "status", "VmRSS") for p in pids))
+
+    with open(os.devnull, "w") as sink:
+        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL)
+        sampler = threading.Thread(target=sample, args=(proc.pid,))
+        sampler.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            done.set()
+            sampler.join()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv} failed")
+    return peaks[0] // MIB, peaks[1] // MIB, usage.ru_maxrss // MIB
+
+
+def _orders(tmp: Path, count: int) -> Path:
+    orders = tmp / f"orders-{count}.jsonl"
+    if not orders.exists():
+        with orders.open("w") as out:
+            out.writelines(json.dumps(o) + "\n" for o in refundable(count))
+    return orders
+
+
+SUBMIT = [sys.executable, "-m", "refundctl", "submit", "--no-verify-quote", "-o", "jsonl"]
+
+
+def _send(tmp: Path, count: int) -> dict[str, Any]:
+    """A real run of ``count`` refunds against a fresh sandbox: peak MiB, CPU and wall seconds."""
+    orders = _orders(tmp, count)
+    with sandbox(orders) as api:
+        argv = [
+            *SUBMIT,
+            str(orders),
+            "--api",
+            api,
+            "--journal",
+            str(tmp / f"{count}.journal.sqlite"),
+            "--concurrency",
+            "32",
+        ]
+        mib, cpu, wall = _peak(argv, {**os.environ, "REFUNDCTL_TOKEN": TOKEN})
+    return {"peak_mib": mib, "cpu_s": round(cpu, 1), "wall_s": round(wall, 1)}
+
+
+def _growth(low: int, high: int) -> float:
+    return round(high / low - 1, 3)  # aim: within 0.2
+
+
+def measure(
+    sends: tuple[int, int] = (2_000, 20_000), dry_runs: tuple[int, int] = (20_000, 200_000), check_count: int = 200_000
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        for count in sends:
+            results[f"submit_{count}"] = _send(tmp, count)
+        results["submit_peak_growth"] = _growth(*(results[f"submit_{n}"]["peak_mib"] for n in sends))
+        for count in dry_runs:
+            mib, cpu, _ = _peak([*SUBMIT, str(_orders(tmp, count)), "--dry-run"])
+            results[f"submit_dry_run_{count}"] = {"peak_mib": mib, "cpu_s": round(cpu, 1)}
+        results["submit_dry_run_peak_growth"] = _growth(*(results[f"submit_dry_run_{n}"]["peak_mib"] for n in dry_runs))
+    path = orders_file(check_count)
+    pss, rss, largest = _tree_peak([sys.executable, "-m", "refundctl", "check", "-o", "jsonl", "--as-of", AS_OF,
+                                    str(path)])  # fmt: skip
+    results[f"check_{check_count}_tree_peak"] = {"pss_mib": pss, "rss_mib": rss, "largest_process_mib": largest}
+    return results
+
+
+if __name__ == "__main__":
+    full = sys.argv[1:] == ["--full"]
+    print(json.dumps(measure(sends=(20_000, 200_000)) if full else measure(), indent=2))
