@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from refundctl.cli.main import cli
 from refundctl.cli.sandbox import engine_quoter
 from refundctl.errors import ExitCode
+from refundctl.submit import journal as journal_module
 from refundctl.submit import run as submit_run
 from refundctl.submit import staging as staging_module
 from refundctl.submit.fates import Fate, fate_of_unsubmitted
@@ -57,7 +58,6 @@ def _sent(box: RunningSandbox, count: int) -> int:
     return supplier + sum(len(box.ledger.refunds_of(f"pi_GW{n}")) for n in range(0, count, 10))
 
 
-@pytest.mark.slow  # 2,400 orders decided
 def test_a_bad_record_last_in_a_large_input_stops_everything(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
     count = 2_400  # past several stage pages and journal chunks: staging had gone far when the bad record came
     box = sandbox_factory(orders=[_orders(tmp_path / "good.jsonl", count)])
@@ -78,11 +78,12 @@ class _Killed(BaseException):
     """The process dying between planning and sending (every commit made so far stands)."""
 
 
-@pytest.mark.slow  # 1,200 orders sent
 def test_a_crash_after_planning_resumes_and_pays_every_leg_once(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    count = 1_200
+    count = 300  # with pages of 64 and plan inserts of 100: many of each, as 200,000 orders would be
+    monkeypatch.setattr(staging_module, "PAGE", 64)
+    monkeypatch.setattr(journal_module, "_CHUNK", 100)
     orders = _orders(tmp_path / "orders.jsonl", count)
     box = sandbox_factory(orders=[orders])
 
