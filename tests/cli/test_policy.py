@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from refundctl.cli.main import cli
 from refundctl.policy.loader import SHIPPED
+from tests.support.policies import AIRLINE, HOTEL, line_of, replaced
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "orders.jsonl")
 
@@ -80,3 +81,48 @@ def test_profile_policies_must_be_a_string(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "config.toml:3: profiles.ops.policies: expected a non-empty string, got 3" in result.stderr
+
+
+# ---- refundctl policy validate --------------------------------------------------------------------
+
+
+def test_validate_shipped_policies_is_silent() -> None:
+    result = CliRunner().invoke(cli, ["policy", "validate"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    result = CliRunner().invoke(cli, ["policy", "validate", str(SHIPPED)])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    air = replaced(AIRLINE, 'percent = "30"', 'percent = "130"')
+    hotel = replaced(HOTEL, 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Atlantis"')
+    (tmp_path / "airlines").mkdir()
+    (tmp_path / "hotels").mkdir()
+    (tmp_path / "airlines" / "a.toml").write_text(air, encoding="utf-8")
+    (tmp_path / "hotels" / "h.toml").write_text(hotel, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{tmp_path / 'airlines' / 'a.toml'}:{line_of(air, '130')}: fares[1].windows[1].penalty.percent: "
+        'expected a percentage from "0" to "100" as a string, got \'130\'',
+        f"{tmp_path / 'hotels' / 'h.toml'}:{line_of(hotel, 'Atlantis')}: policy.timezone: "
+        "expected an IANA time zone such as Asia/Shanghai, got 'Asia/Atlantis'",
+    ]
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_validate_missing_directory(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "policy directory does not exist" in result.stderr
+
+
+def test_validate_a_directory_without_policies_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "cases.toml").write_text("orders = 'o.jsonl'\n")  # test cases are not policies
+    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"{tmp_path.resolve()}: no policy files (*.toml outside tests/)\n"

@@ -11,6 +11,7 @@ import pytest
 from refundctl.errors import PolicyError
 from refundctl.policy.loader import load_policies
 from refundctl.policy.locate import index_lines, locate
+from tests.support.policies import AIRLINE, line_of
 
 HEAD = """[policy]
 id = "zephyr-air"
@@ -89,3 +90,17 @@ next = 2
     assert locate(lines, "fares.kind") == 6
     assert locate(lines, "fares.next") == 8
     assert locate(lines, "q") is None
+
+
+# ---- locating lines ------------------------------------------------------------------------------
+
+
+def test_index_lines_resolves_arrays_of_tables() -> None:
+    lines = index_lines(AIRLINE)
+    assert lines["fares[1]"] == line_of(AIRLINE, "[[fares]]", nth=2)
+    assert lines["fares[1].windows[2]"] == line_of(AIRLINE, "[[fares.windows]]", nth=4)
+    assert lines["fares[0].no_show"] == line_of(AIRLINE, "[fares.no_show]")
+    assert lines["fares[2].classes"] == line_of(AIRLINE, 'classes = ["V"')
+    # A key inside an inline table falls back to the line of the inline table.
+    assert locate(lines, "fares[1].windows[1].penalty.min") == line_of(AIRLINE, 'percent = "30"')
+    assert locate(lines, "nowhere") is None

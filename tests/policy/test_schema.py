@@ -7,28 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from refundctl.cli.main import cli
 from refundctl.errors import PolicyError
 from refundctl.policy import Deadline
-from refundctl.policy.loader import SHIPPED, load_policies
-from refundctl.policy.locate import index_lines, locate
-
-AIRLINE = (SHIPPED / "airlines" / "zephyr-air.toml").read_text(encoding="utf-8")
-HOTEL = (SHIPPED / "hotels" / "harbor-hotel.toml").read_text(encoding="utf-8")
-
-
-def line_of(text: str, snippet: str, nth: int = 1) -> int:
-    """The 1-based line of the ``nth`` line containing ``snippet``."""
-    hits = [i for i, line in enumerate(text.splitlines(), start=1) if snippet in line]
-    assert len(hits) >= nth, f"{snippet!r} not found {nth} time(s)"
-    return hits[nth - 1]
-
-
-def replaced(text: str, old: str, new: str, count: int = 1) -> str:
-    assert text.count(old) >= count, old
-    return text.replace(old, new, count)
+from refundctl.policy.loader import load_policies
+from tests.support.policies import AIRLINE, HOTEL, line_of, replaced
 
 
 def problems(tmp_path: Path, text: str, name: str = "p.toml") -> list[str]:
@@ -349,56 +332,6 @@ def test_invalid_toml_is_located_as_file_colon_line(tmp_path: Path) -> None:
     assert problem(tmp_path, text).startswith(f"{tmp_path / 'p.toml'}:{line_of(text, 'name = Zephyr')}: ")
 
 
-# ---- locating lines ------------------------------------------------------------------------------
-
-
-def test_index_lines_resolves_arrays_of_tables() -> None:
-    lines = index_lines(AIRLINE)
-    assert lines["fares[1]"] == line_of(AIRLINE, "[[fares]]", nth=2)
-    assert lines["fares[1].windows[2]"] == line_of(AIRLINE, "[[fares.windows]]", nth=4)
-    assert lines["fares[0].no_show"] == line_of(AIRLINE, "[fares.no_show]")
-    assert lines["fares[2].classes"] == line_of(AIRLINE, 'classes = ["V"')
-    # A key inside an inline table falls back to the line of the inline table.
-    assert locate(lines, "fares[1].windows[1].penalty.min") == line_of(AIRLINE, 'percent = "30"')
-    assert locate(lines, "nowhere") is None
-
-
-# ---- refundctl policy validate --------------------------------------------------------------------
-
-
-def test_validate_shipped_policies_is_silent() -> None:
-    result = CliRunner().invoke(cli, ["policy", "validate"])
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
-    result = CliRunner().invoke(cli, ["policy", "validate", str(SHIPPED)])
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
-
-
-def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
-    air = replaced(AIRLINE, 'percent = "30"', 'percent = "130"')
-    hotel = replaced(HOTEL, 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Atlantis"')
-    (tmp_path / "airlines").mkdir()
-    (tmp_path / "hotels").mkdir()
-    (tmp_path / "airlines" / "a.toml").write_text(air, encoding="utf-8")
-    (tmp_path / "hotels" / "h.toml").write_text(hotel, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path)])
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == [
-        f"{tmp_path / 'airlines' / 'a.toml'}:{line_of(air, '130')}: fares[1].windows[1].penalty.percent: "
-        'expected a percentage from "0" to "100" as a string, got \'130\'',
-        f"{tmp_path / 'hotels' / 'h.toml'}:{line_of(hotel, 'Atlantis')}: policy.timezone: "
-        "expected an IANA time zone such as Asia/Shanghai, got 'Asia/Atlantis'",
-    ]
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-
-
-def test_validate_missing_directory(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path / "nope")])
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert "policy directory does not exist" in result.stderr
-
-
 def test_window_ids_are_unique_within_a_rule(tmp_path: Path) -> None:
     # The no-show window would otherwise be priced as the ordinary window of the same id.
     text = replaced(AIRLINE, 'id = "no-show"', 'id = "before-departure"')
@@ -406,12 +339,3 @@ def test_window_ids_are_unique_within_a_rule(tmp_path: Path) -> None:
     assert problem(tmp_path, text) == (
         f"{tmp_path / 'p.toml'}:{at}: fares[0].no_show.id: window id 'before-departure' is already used in this rule"
     )
-
-
-def test_validate_a_directory_without_policies_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "cases.toml").write_text("orders = 'o.jsonl'\n")  # test cases are not policies
-    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path)])
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr == f"{tmp_path.resolve()}: no policy files (*.toml outside tests/)\n"

@@ -42,3 +42,19 @@ def trip(*segments: dict[str, Any], **fields: Any) -> dict[str, Any]:
     order = flight(id="T-1", segments=list(segments), **fields)
     order["fare"]["class"] = "V"
     return order
+
+
+def line_of(text: str, snippet: str, nth: int = 1) -> int:
+    """The 1-based line of the ``nth`` line containing ``snippet``."""
+    hits = [i for i, line in enumerate(text.splitlines(), start=1) if snippet in line]
+    assert len(hits) >= nth, f"{snippet!r} not found {nth} time(s)"
+    return hits[nth - 1]
+
+
+def replaced(text: str, old: str, new: str, count: int = 1) -> str:
+    assert text.count(old) >= count, old
+    return text.replace(old, new, count)
+
+
+AIRLINE = (SHIPPED / "airlines" / "zephyr-air.toml").read_text(encoding="utf-8")  # the shipped texts, to alter
+HOTEL = (SHIPPED / "hotels" / "harbor-hotel.toml").read_text(encoding="utf-8")
