@@ -24,6 +24,10 @@ COMMANDS = {
     "sandbox": ("refundctl.cli.sandbox:sandbox", "A local refund API with real faults (demos, tests, CI)."),
     "smoke": ("refundctl.cli.smoke:smoke", "Smoke-test a supplier API on one order, fetch to track."),
     "submit": ("refundctl.cli.submit:submit", "Submit the refund of every eligible order in ORDERS."),
+    "settle": (
+        "refundctl.cli.settle:settle_command",
+        "Record platform legs paid by hand as paid, each with its payment's reference.",
+    ),
     "track": ("refundctl.cli.track:track", "List submitted refunds, their due dates and the overdue ones."),
     "report": ("refundctl.cli.report:report", "Merge submit journals (one per shard) into one report."),
     "reconcile": (

@@ -3,7 +3,8 @@
 Per order: the decided refund, each leg's decided and confirmed amount, and the difference.
 A leg is confirmed by the amount its provider accepted (the body the journal sent) once the
 provider reports the refund ``succeeded`` (``track --sync`` records that); anything else
-(pending, failed, rejected, never sent, paid by hand) confirms nothing. An order reconciles
+(pending, failed, rejected, never sent, still to be paid by hand) confirms nothing; a leg a person paid
+(``refundctl settle``) is confirmed by its amount, and its note names the payment's reference. An order reconciles
 when its confirmed total equals its decided refund. Totals per payer and currency say what
 the supplier and the platform each paid out; the platform's is what finance asks for first.
 """
@@ -63,12 +64,14 @@ class Reconciled:
 def reconcile(entry: Entry) -> Reconciled:
     decided: dict[str, Decimal] = {leg.payer: leg.amount for leg in entry.legs}
     done: dict[str, Decimal] = {leg.payer: confirmed(leg) for leg in entry.legs}
-    open_legs = [
+    notes = [
         f"{leg.payer} {leg.state}{f' ({leg.refund_status})' if leg.refund_status else ''}"
-        for leg in entry.legs
         if confirmed(leg) != leg.amount
+        else f"{leg.payer} paid by hand ({leg.refund_id})"
+        for leg in entry.legs
+        if confirmed(leg) != leg.amount or leg.state == "paid_by_hand"
     ]
-    return Reconciled(entry.order_id, entry.plan.currency, decided, done, "; ".join(open_legs))
+    return Reconciled(entry.order_id, entry.plan.currency, decided, done, "; ".join(notes))
 
 
 def reconcile_journal(path: Path) -> list[Reconciled]:

@@ -1,10 +1,11 @@
 """Merge submit journals (one per shard) into one report.
 
 Every order a run took, journaled or not (schema 4 journals record the orders not submitted
-with their outcome and reason), is one of four:
+with their outcome and reason), is one of five:
 
 - ``without_person``: decided by policy and settled without anyone: every leg accepted, or
   nothing to pay (outcome ``none``, or a refund of zero);
+- ``paid_by_hand``: decided by policy and settled, its platform leg paid by a person (``refundctl settle``);
 - ``manual_review``: no policy could decide it; a person must;
 - ``needs_evidence``: decided once evidence is attached; a person must check it;
 - ``not_settled``: decided, but its money is not (yet) wholly with its payers: failed,
@@ -40,7 +41,7 @@ from refundctl.submit.fates import Fate, Tally, fate_of_entry, fate_of_unsubmitt
 from refundctl.submit.journal import PAYERS, Entry, Journal, confirmed, overdue
 
 REVIEW = ("manual_review", "needs_evidence")
-HANDLING = ("without_person", *REVIEW, "not_settled")
+HANDLING = ("without_person", "paid_by_hand", *REVIEW, "not_settled")
 # section -> its columns; ``summary`` (the share settled without a person) leads.
 SECTIONS: dict[str, tuple[str, ...]] = {
     "summary": ("handling", "orders", "percent"),
@@ -128,14 +129,16 @@ def _percent(part: int, whole: int) -> str:
 
 
 def handling(fate: Fate) -> str:
-    """Who the order needs: nobody (``without_person``), a reviewer, evidence, or its settlement to finish."""
+    """Who the order needs: nobody (``without_person``), a reviewer, evidence, or its settlement to finish; or who
+    settled it: a person paying its platform leg (``paid_by_hand``)."""
     if fate.outcome in REVIEW:
         return fate.outcome
     if fate.fate in ("accepted", "not_eligible"):
         return "without_person"
-    return "not_settled"
+    return "paid_by_hand" if fate.fate == "paid_by_hand" else "not_settled"
 
 
+_ACCEPTED = ("accepted", "paid_by_hand")  # a leg's money taken by its provider, or paid by a person
 SHOWN_TWICE = 5  # orders named when journals overlap; the rest are counted
 
 
@@ -162,7 +165,7 @@ class _Sums:
             row = self.legs.setdefault((leg.payer, entry.plan.currency), [0, ZERO, ZERO, ZERO, 0])
             row[0] += 1
             row[1] += leg.amount
-            row[2] += leg.sent_amount if leg.state == "accepted" and leg.sent_amount is not None else ZERO
+            row[2] += leg.sent_amount if leg.state in _ACCEPTED and leg.sent_amount is not None else ZERO
             row[3] += confirmed(leg)
             row[4] += overdue(entry.plan, leg, self.as_of)
 
@@ -230,7 +233,8 @@ class Report:
         done = counts["without_person"]
         return (
             f"{done} of {total} order(s) ({_percent(done, total)}%) decided and settled without a person; "
-            f"{counts['manual_review']} manual_review, {counts['needs_evidence']} needs_evidence, "
+            f"{counts['paid_by_hand']} paid_by_hand, {counts['manual_review']} manual_review, "
+            f"{counts['needs_evidence']} needs_evidence, "
             f"{counts['not_settled']} not settled"
         )
 

@@ -47,7 +47,7 @@ class LegFate:
 class Fate:
     order_id: str
     fate: str  # accepted | rejected | quote_mismatch | failed | not_eligible | would_send | planned | sent
-    # | manual | partially_settled | not_sent
+    # | manual | paid_by_hand | partially_settled | not_sent
     outcome: str
     currency: str
     decided: Decimal  # the whole refund decided (every leg)

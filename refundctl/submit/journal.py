@@ -5,7 +5,8 @@ A refund settles as up to two legs: the supplier's share through the supplier (t
 share through the payment provider (table ``platform_legs``, for orders with one). Each
 leg has its own idempotency key, amount and state, fixed when first planned: planned ->
 sent -> accepted | rejected | failed; a supplier leg of zero is ``skipped`` (nothing to
-send), and a platform leg without a payments provider is ``manual`` (to be paid by hand).
+send), and a platform leg without a payments provider is ``manual`` (to be paid by hand), until a
+person records the payment: ``paid_by_hand``, with its reference (``settle``).
 A key never changes once planned, and everything later only moves a leg forward, so any
 state lost in a crash means at worst a resend with the same key, which the provider
 replays instead of creating a second refund.
@@ -30,8 +31,8 @@ Guards (each enforced where it cannot be bypassed):
   file (released by the kernel whatever kills the holder) and records the holder (pid, host,
   since) in ``meta``, so a second run is refused with a message naming it.
 - States only move forward, in SQL: a trigger per leg table aborts any other transition
-  (``_FORWARD``), whoever writes. A final leg (accepted, skipped, manual, rejected for
-  another reason than its quote) never moves again.
+  (``_FORWARD``), whoever writes. A final leg (accepted, skipped, paid_by_hand, rejected for
+  another reason than its quote) never moves again; a manual leg moves only to paid_by_hand.
 - Created 0600: the journal holds order ids, amounts and provider ids.
 - Damage (a corrupt page, a truncated file, a cell that is not what was written) is a
   ``JournalError`` saying "journal damaged", naming the file and the row where it can.
@@ -62,8 +63,8 @@ from refundctl.errors import JournalError
 from refundctl.orders.dedup import chunks
 
 APPLICATION_ID = 0x52464E44  # "RFND": tells our journals from any other SQLite file
-SCHEMA_VERSION = 5
-State = Literal["planned", "sent", "accepted", "rejected", "failed", "skipped", "manual"]
+SCHEMA_VERSION = 6
+State = Literal["planned", "sent", "accepted", "rejected", "failed", "skipped", "manual", "paid_by_hand"]
 Payer = Literal["supplier", "platform"]
 PAYERS: tuple[Payer, ...] = ("supplier", "platform")
 
@@ -83,7 +84,7 @@ _STATE_COLUMNS = """
     sent_at TEXT,
     synced_at TEXT
 """
-_LEG_TABLES = f"""
+_REFUNDS_TABLE = f"""
 CREATE TABLE refunds (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     order_id TEXT NOT NULL UNIQUE,
@@ -97,22 +98,28 @@ CREATE TABLE refunds (
     state TEXT NOT NULL CHECK (state IN ('planned', 'sent', 'accepted', 'rejected', 'failed', 'skipped')),
     {_STATE_COLUMNS}
 );
+"""
+_PLATFORM_TABLE = f"""
 CREATE TABLE platform_legs (
     order_id TEXT PRIMARY KEY REFERENCES refunds (order_id),
     idempotency_key TEXT NOT NULL UNIQUE,
     amount TEXT NOT NULL,
     payment_reference TEXT,
-    state TEXT NOT NULL CHECK (state IN ('planned', 'sent', 'accepted', 'rejected', 'failed', 'manual')),
+    state TEXT NOT NULL
+        CHECK (state IN ('planned', 'sent', 'accepted', 'rejected', 'failed', 'manual', 'paid_by_hand')),
     {_STATE_COLUMNS}
 );
 """
+_LEG_TABLES = _REFUNDS_TABLE + _PLATFORM_TABLE
 # old -> new state: the only transitions any writer may make (a resend keeps ``sent``; a quote
-# mismatch is the one rejection that may be retried: nothing was sent under it).
+# mismatch is the one rejection that may be retried: nothing was sent under it; a leg to be paid by hand
+# moves once more, when a person records its payment).
 _ALLOWED = """
     (OLD.state = 'planned' AND NEW.state IN ('sent', 'rejected', 'failed', 'skipped', 'manual'))
     OR (OLD.state = 'sent' AND NEW.state IN ('sent', 'accepted', 'rejected', 'failed'))
     OR (OLD.state = 'failed' AND NEW.state IN ('sent', 'accepted', 'rejected', 'failed'))
     OR (OLD.state = 'rejected' AND OLD.error_type = 'quote_mismatch' AND NEW.state IN ('sent', 'rejected', 'failed'))
+    OR (OLD.state = 'manual' AND NEW.state = 'paid_by_hand')
 """
 _FORWARD = "".join(
     f"CREATE TRIGGER IF NOT EXISTS {table}_forward BEFORE UPDATE OF state ON {table} WHEN NOT ({_ALLOWED}) "
@@ -149,6 +156,20 @@ CREATE TABLE unsubmitted (
 # Schema 5: the target (a routed profile's name for an API) each refund's supplier leg is sent through; ''
 # for a run with one API, as every journal of schema 4 was.
 _FROM_4 = "ALTER TABLE refunds ADD COLUMN target TEXT NOT NULL DEFAULT '';"
+# Schema 6: a platform leg paid by hand is recorded (``paid_by_hand``); SQLite cannot widen a CHECK, so the
+# table is made anew, and the triggers with the transition allowed.
+_FROM_5 = f"""
+DROP TRIGGER IF EXISTS refunds_forward;
+DROP TRIGGER IF EXISTS platform_legs_forward;
+ALTER TABLE platform_legs RENAME TO platform_legs_5;
+{_PLATFORM_TABLE}
+INSERT INTO platform_legs SELECT * FROM platform_legs_5;
+DROP TABLE platform_legs_5;
+{_FORWARD}
+"""
+# The states of a leg whose money has left without a send on record: accepted, or handed over to be paid by hand.
+_LEFT: tuple[State, ...] = ("accepted", "manual", "paid_by_hand")
+_LEFT_SQL = ", ".join(f"'{state}'" for state in _LEFT)
 _TABLES: dict[Payer, str] = {"supplier": "refunds", "platform": "platform_legs"}
 _ALL_TABLES = frozenset({"meta", "refunds", "platform_legs", "unsubmitted"})
 _CHUNK = 1000  # plans inserted per statement: a run of any size is one transaction, never one list
@@ -214,6 +235,26 @@ class Unsubmitted:
     decided: Decimal
     reason: str | None
     note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandPaid:
+    """A platform leg recorded paid by hand: its order, the payment's reference, and whether this call recorded
+    it (False: the same reference was recorded before, nothing changed)."""
+
+    order_id: str
+    reference: str
+    amount: Decimal
+    currency: str
+    recorded: bool
+
+
+class _Refused(Exception):
+    """Hand payments refused (input index, why): the transaction recording them is rolled back."""
+
+    def __init__(self, refusals: list[tuple[int, str]]) -> None:
+        super().__init__(refusals)
+        self.refusals = refusals
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -593,12 +634,13 @@ class Journal:
             tables = set(_ALL_TABLES)
         elif app_id != APPLICATION_ID:
             raise JournalError(f"{path} is an SQLite file but not a refundctl journal; pass another --journal")
-        elif version in (1, 2, 3, 4):
+        elif version in (1, 2, 3, 4, 5):
             steps = (
                 (_FROM_1 if version == 1 else "")
                 + (_FROM_2 if version < 3 else "")
                 + (_FROM_3 if version < 4 else "")
-                + _FROM_4
+                + (_FROM_4 if version < 5 else "")
+                + _FROM_5
             )
             db.executescript(f"BEGIN IMMEDIATE; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             tables = _tables(db)
@@ -709,8 +751,7 @@ class Journal:
         """How many legs of ``payer`` have ever left (sent, answered, or handed over by hand); of one target's."""
         only = "" if target is None else " AND target = ?"
         row = self._db.execute(
-            f"SELECT count(*) FROM {_TABLES[payer]} WHERE (sent_at IS NOT NULL OR state IN ('accepted', 'manual'))"
-            + only,
+            f"SELECT count(*) FROM {_TABLES[payer]} WHERE (sent_at IS NOT NULL OR state IN ({_LEFT_SQL}))" + only,
             () if target is None else (target,),
         ).fetchone()
         return int(row[0])
@@ -1037,6 +1078,74 @@ class Journal:
         Handed over now, so its due date counts from now like a sent leg's."""
         return self._update(order_id, "state = 'manual', error = ?", (reason,), "platform", service_days)
 
+    def pay_by_hand(self, payments: Sequence[tuple[str, str]]) -> tuple[list[HandPaid], list[tuple[int, str]]]:
+        """Record these (order id, reference) platform legs paid by hand, all or nothing, in one transaction.
+
+        Only a ``manual`` leg moves (to ``paid_by_hand``: the reference as its refund id, its amount as sent,
+        status ``succeeded``, so reconcile confirms it); the same reference again changes nothing. Anything
+        else is refused (the input's index, why): then nothing is recorded, and the refusals come second."""
+        try:
+            with self._errors("cannot record hand payments"), self._transaction():
+                return self._pay_pages(payments, _iso(self._clock())), []
+        except _Refused as exc:
+            return [], exc.refusals
+
+    def _pay_pages(self, payments: Sequence[tuple[str, str]], now: str) -> list[HandPaid]:
+        """``pay_by_hand``'s work, a page of orders at a time; _Refused (rolling it all back) if any is refused."""
+        done: list[HandPaid] = []
+        refused: list[tuple[int, str]] = []
+        for start in range(0, len(payments), _CHUNK):
+            page = payments[start : start + _CHUNK]
+            legs = {
+                r[0]: dict(r)
+                for r in self._db.execute(
+                    "SELECT r.order_id, r.currency, p.amount, p.state, p.refund_id FROM refunds r "
+                    "LEFT JOIN platform_legs p ON p.order_id = r.order_id "
+                    f"WHERE r.order_id IN ({','.join('?' * len(page))})",
+                    [order_id for order_id, _ in page],
+                )
+            }
+            for index, (order_id, reference) in enumerate(page, start):
+                why = self._hand_payment(legs.get(order_id), order_id, reference, now, done)
+                if why:
+                    refused.append((index, why))
+        if refused:
+            raise _Refused(refused)
+        return done
+
+    def _hand_payment(
+        self, row: dict[str, Any] | None, order_id: str, reference: str, now: str, done: list[HandPaid]
+    ) -> str | None:
+        """Record one hand payment (inside ``pay_by_hand``'s transaction) onto ``done``, or say why not; ``row``
+        (the order's leg as read for its page) follows, for the order met again in the same page."""
+        if row is None:
+            return f"order {order_id} is not in journal {self.path}"
+        if row["state"] is None:
+            return f"order {order_id} has no platform leg: the supplier pays all of its refund, nothing is paid by hand"
+        state, paid_as = row["state"], row["refund_id"]
+        if state == "paid_by_hand" and paid_as != reference:
+            return (
+                f"order {order_id}'s platform leg was recorded paid by hand with reference {paid_as!r}, "
+                f"not {reference!r}; a recorded payment is never changed"
+            )
+        if state not in ("manual", "paid_by_hand"):
+            return (
+                f"order {order_id}'s platform leg is {state}, not manual: only a leg journaled to be paid by hand "
+                "can be recorded paid by hand (its payments provider settles the others; see track --sync)"
+            )
+        if state == "manual":
+            self._db.execute(
+                "UPDATE platform_legs SET state = 'paid_by_hand', refund_id = ?, refund_status = 'succeeded', "
+                "sent_amount = amount, answer = ?, error_type = NULL, error = NULL, synced_at = ?, updated_at = ? "
+                "WHERE order_id = ?",
+                (reference, json.dumps({"paid_by_hand": {"reference": reference, "recorded_at": now}}), now, now,
+                 order_id),
+            )  # fmt: skip
+            row |= {"state": "paid_by_hand", "refund_id": reference}
+        amount = Decimal(row["amount"])
+        done.append(HandPaid(order_id, reference, amount, row["currency"], recorded=state == "manual"))
+        return None
+
     def record_status(self, order_id: str, *, status: str, answer: dict[str, Any], payer: Payer = "supplier") -> Entry:
         """The leg's latest state from its provider (``track --sync``)."""
         return self._update(
@@ -1060,4 +1169,4 @@ def overdue(plan: Plan, leg: LegState, as_of: datetime) -> bool:
 def unsent(entry: Entry) -> bool:
     """Whether nothing of the order ever left, on any leg (so its plan may still change)."""
     legs = (entry.supplier, entry.platform) if entry.platform else (entry.supplier,)
-    return all(leg.sent_at is None and leg.state not in ("accepted", "manual") for leg in legs)
+    return all(leg.sent_at is None and leg.state not in _LEFT for leg in legs)

@@ -18,6 +18,7 @@ from refundctl.cli.main import cli
 from refundctl.cli.sandbox import engine_quoter
 from refundctl.errors import ExitCode
 from refundctl.shipped import shipped_policies
+from refundctl.submit.journal import SCHEMA_VERSION
 from tests.support.builders import cli_env
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -201,6 +202,6 @@ def test_a_schema_3_journal_is_migrated_and_counted_with_a_note_until_submit_run
     assert old.exit_code == ExitCode.OK, old.output
     assert {r["fate"] for r in data(old)} == {r["fate"] for r in full} - {"not_eligible"}
     assert f"refundctl: {whole} was last written before journals recorded the orders not submitted" in old.stderr
-    assert sqlite3.connect(whole).execute("PRAGMA user_version").fetchone()[0] == 5
+    assert sqlite3.connect(whole).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     submit(box, tmp_path, whole)  # the rerun resumes (nothing sent twice) and records every order
     assert data(report(tmp_path, whole, args=("--section", "fates", "-o", "json"))) == full

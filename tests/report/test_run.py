@@ -64,7 +64,7 @@ def test_the_report_is_the_same_whatever_the_page_size(tmp_path: Path, monkeypat
     monkeypatch.setattr(journal_module, "_CHUNK", 3)  # journals read three rows at a time
     assert _everything(paths) == whole
     assert len(whole["sections"]["orders"]) == 70
-    assert whole["sections"]["summary"][1] == {"handling": "manual_review", "orders": 24, "percent": "34.3"}
+    assert whole["sections"]["summary"][2] == {"handling": "manual_review", "orders": 24, "percent": "34.3"}
     assert whole["sections"]["reasons"] == [
         {"outcome": "manual_review", "reason": "no airline policy covers carrier X0", "orders": 12, "percent": "17.1"},
         {"outcome": "manual_review", "reason": "no airline policy covers carrier X1", "orders": 12, "percent": "17.1"},

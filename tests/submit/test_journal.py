@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from refundctl.errors import JournalError
-from refundctl.submit.journal import APPLICATION_ID, Journal, Plan
+from refundctl.submit.journal import APPLICATION_ID, SCHEMA_VERSION, Journal, Plan, PlatformPlan
 
 
 def plan(order_id: str = "ORD-1", amount: str = "10.00") -> Plan:
@@ -216,4 +216,36 @@ def test_a_schema_4_journal_keeps_its_refunds_on_its_one_api(tmp_path: Path) -> 
     journal = Journal.open(path)
     assert [e.plan.target for e in journal.entries()] == [""] and journal.targets() == {"": (None, None)}
     journal.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 5
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_schema_5_journal_keeps_its_manual_legs_and_may_record_them_paid_by_hand(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal.open(path)
+    journal.plan([replace(plan("M1"), platform=PlatformPlan("pfk_m1", Decimal("20.00"), None))])
+    journal.mark_manual("M1", "by hand")
+    journal.close()
+    db = sqlite3.connect(path)  # as schema 5 left it: its CHECK and trigger know no paid_by_hand
+    (ddl,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'platform_legs'").fetchone()
+    db.executescript(
+        "DROP TRIGGER platform_legs_forward; ALTER TABLE platform_legs RENAME TO p; "
+        f"{ddl.replace(', ' + repr('paid_by_hand'), '')}; INSERT INTO platform_legs SELECT * FROM p; DROP TABLE p; "
+        "PRAGMA user_version = 5;"
+    )
+    db.close()
+    old = (
+        sqlite3.connect(path)
+        .execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'platform_legs' AND sql IS NOT NULL")
+        .fetchall()
+    )
+    assert len(old) == 1 and "paid_by_hand" not in old[0][0]
+    journal = Journal.open(path, create=False, lock=True)
+    assert journal.get("M1").platform.state == "manual"  # type: ignore[union-attr]
+    done, refused = journal.pay_by_hand([("M1", "BANK-1")])
+    assert ([p.recorded for p in done], refused) == ([True], [])
+    journal.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    with pytest.raises(sqlite3.IntegrityError, match="only moves forward"):  # the trigger came back with the table
+        db.execute("UPDATE platform_legs SET state = 'manual' WHERE order_id = 'M1'")
+    db.close()

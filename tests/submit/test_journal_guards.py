@@ -116,6 +116,27 @@ def test_only_a_quote_mismatch_is_taken_up_again_after_a_rejection(journal: Jour
     assert [e.state for e in journal.entries()] == ["sent", "rejected", "sent"]
 
 
+def test_a_manual_leg_moves_only_to_paid_by_hand_and_no_further(journal: Journal) -> None:
+    journal.plan([two_legs("M"), two_legs("P")])
+    journal.mark_sent("M", Decimal("1530.00"), None, None)
+    journal.mark_accepted("M", refund_id="rf_1", status="succeeded", answer={}, attempts=1)
+    journal.mark_manual("M", "by hand")
+    db = sqlite3.connect(journal.path)
+    for sql in (
+        "UPDATE platform_legs SET state = 'paid_by_hand' WHERE order_id = 'P'",  # planned: a provider sends it
+        "UPDATE platform_legs SET state = 'accepted' WHERE order_id = 'M'",  # a person's payment is not a provider's
+        "UPDATE refunds SET state = 'paid_by_hand' WHERE order_id = 'M'",  # nor a supplier leg's state
+    ):
+        with pytest.raises(sqlite3.IntegrityError, match="only moves forward"):
+            db.execute(sql)
+    db.execute("UPDATE platform_legs SET state = 'paid_by_hand' WHERE order_id = 'M'")
+    for state in ("manual", "paid_by_hand", "sent"):
+        with pytest.raises(sqlite3.IntegrityError, match="only moves forward"):
+            db.execute(f"UPDATE platform_legs SET state = '{state}' WHERE order_id = 'M'")
+    db.close()
+    assert not unsent(journal.get("M"))  # type: ignore[arg-type]
+
+
 # -- damage ---------------------------------------------------------------------------------
 
 

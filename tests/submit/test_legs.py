@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from refundctl.cli.main import cli
 from refundctl.config import PaymentsTarget
-from refundctl.errors import ConfigError, ExitCode
+from refundctl.errors import ConfigError, ExitCode, JournalError
 from refundctl.submit.journal import SCHEMA_VERSION, Journal, Plan, PlatformPlan
 from refundctl.submit.legs import Due
 from refundctl.submit.run import confirm
@@ -202,10 +202,13 @@ def test_a_schema_1_journal_is_migrated_with_every_row(tmp_path: Path) -> None:
     journal = Journal.open(path, create=False)
     (entry,) = journal.entries()
     assert (entry.order_id, entry.state, entry.sent_amount, entry.platform) == ("A", "sent", Decimal("10.00"), None)
-    journal.mark_skipped("A")  # the new state is allowed in the migrated table
+    journal.plan([Plan("B", "rfk_b", Decimal("0.00"), "CNY", "none", None, (), None)])
+    journal.mark_skipped("B")  # the new state is allowed in the migrated table
+    with pytest.raises(JournalError, match="only moves forward"):
+        journal.mark_skipped("A")  # and the migration installed the triggers: sent never becomes skipped
     journal.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     assert db.execute("SELECT count(*) FROM unsubmitted").fetchone()[0] == 0  # schema 4's table, empty
     db.close()
 
