@@ -26,6 +26,7 @@ from refundctl.validate import Fields, Issue, text
 
 COLUMNS = ("order_id", "payer", "amount", "currency", "reference", "result")
 FIELDS = ("order_id", "reference")
+BUSY = "settle records payments, so it waits for that run to end: settle again once it has finished"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ def settle(journal_path: Path, payments: Sequence[HandPayment]) -> list[dict[str
     """Record ``payments`` in the journal, all or none (it takes the journal's lock: it writes); one row each.
 
     JournalError listing every refusal, located, when any is refused (nothing is recorded then)."""
-    journal = Journal.open(journal_path, create=False, lock=True)
+    journal = Journal.open(journal_path, create=False, lock=True, busy=BUSY)
     try:
         done, refused = journal.pay_by_hand([(p.order_id, p.reference) for p in payments])
     finally:

@@ -528,9 +528,16 @@ class Journal:
 
     @classmethod
     def open(
-        cls, path: Path, *, create: bool = True, lock: bool = False, clock: Callable[[], datetime] = _now
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        lock: bool = False,
+        clock: Callable[[], datetime] = _now,
+        busy: str = "wait for it to finish, or stop it; a killed run releases the journal",
     ) -> Journal:
-        """Open (and with ``create``, make) the journal at ``path``; with ``lock``, as its only writer.
+        """Open (and with ``create``, make) the journal at ``path``; with ``lock``, as its only writer (``busy``:
+        what to do when another run holds it, said after naming that run).
 
         A 0-byte file is made a new journal only with ``create`` (submit), which says so
         (``was_empty``); read without it (track, reconcile) it is refused as no journal.
@@ -547,7 +554,7 @@ class Journal:
             raise JournalError(f"{path} is empty (0 bytes): not a journal; is --journal the file submit wrote?")
         fd = cls._create(path) if size is None else None
         if lock:
-            fd = cls._lock_file(path, fd)
+            fd = cls._lock_file(path, fd, busy)
         elif fd is not None:
             os.close(fd)
             fd = None
@@ -591,7 +598,7 @@ class Journal:
             raise JournalError(f"cannot create journal {path}: {exc.strerror or exc}") from None
 
     @staticmethod
-    def _lock_file(path: Path, fd: int | None) -> int:
+    def _lock_file(path: Path, fd: int | None, busy: str) -> int:
         """An exclusive flock on the journal itself, or a JournalError naming the run that holds it.
 
         flock, not SQLite's locks: it spans the whole run, not one transaction, and the kernel
@@ -610,8 +617,7 @@ class Journal:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise JournalError(f"cannot lock journal {path}: {exc.strerror or exc}") from None
             raise JournalError(
-                f"journal {path} is in use by {_holder_of(path)}; one run at a time per journal "
-                "(wait for it to finish, or stop it; a killed run releases the journal)"
+                f"journal {path} is in use by {_holder_of(path)}; one run at a time per journal ({busy})"
             ) from None
         return fd
 

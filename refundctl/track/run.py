@@ -38,6 +38,12 @@ COLUMNS = (
 )
 
 
+SYNC_BUSY = (
+    "track --sync records what the providers answer, so it waits for that run to end: run track without --sync "
+    "to read the journal now, or --sync again once that run has finished"
+)
+
+
 def find_journal(directory: Path) -> Path:
     """The one ``*.journal.sqlite`` here, as submit names them; anything else needs --journal."""
     found = sorted(directory.glob("*.journal.sqlite"))
@@ -163,7 +169,8 @@ def follow(
     """Every journaled leg's row at ``as_of``; with ``connect``, the providers are asked first about the legs
     not yet final: the supplier, and (``connect_payments``) the payments provider (the problems met, one line
     each, come second)."""
-    journal = Journal.open(journal_path, create=False, lock=connect is not None)  # --sync writes: one run at a time
+    # --sync records states, so it takes the journal's lock (one writer at a time); reading alone never waits.
+    journal = Journal.open(journal_path, create=False, lock=connect is not None, busy=SYNC_BUSY)
     problems: list[str] = []
     try:
         if connect is not None:

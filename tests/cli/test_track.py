@@ -4,6 +4,9 @@ functions: tests/track/test_run.py)."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from refundctl.cli.main import cli
 from refundctl.errors import ExitCode
+from refundctl.submit.journal import Journal
 from tests.support.builders import cli_env
 
 ORDERS = Path(__file__).parents[1] / "data" / "sandbox_orders.json"
@@ -73,3 +77,30 @@ def test_missing_journal_is_a_clear_error(sandbox: Any, tmp_path: Path) -> None:
     result = track(sandbox, tmp_path, tmp_path / "none.sqlite")
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "no journal at" in result.stderr
+
+
+def test_reading_works_while_a_run_holds_the_journal_and_sync_is_refused(sandbox: Any, tmp_path: Path) -> None:
+    """A submit holds the journal's lock for its whole run and writes in transactions: track without --sync reads
+    the last commit (WAL readers never block the writer nor wait for it); --sync, which writes, is refused."""
+    journal = submitted(sandbox, tmp_path)
+    alone = track(sandbox, tmp_path, journal)
+    holder = Journal.open(journal, create=False, lock=True)  # as a running submit holds it
+    writing = sqlite3.connect(journal, isolation_level=None)
+    try:
+        writing.execute("BEGIN IMMEDIATE")  # mid-commit: a leg's answer being written, not committed yet
+        writing.execute("UPDATE refunds SET refund_status = 'succeeded'")
+        read = track(sandbox, tmp_path, journal)
+        assert read.exit_code == ExitCode.OK, read.output
+        assert read.stdout == alone.stdout and read.stderr == alone.stderr == "refundctl: 3 refund(s), 0 overdue\n"
+        synced = track(sandbox, tmp_path, journal, "--sync")
+        assert synced.exit_code == ExitCode.BAD_INPUT and synced.stdout == ""
+        assert synced.stderr == (
+            f"refundctl: error: journal {journal} is in use by another refundctl run (pid {os.getpid()} on "
+            f"{socket.gethostname()}, since {json.loads(holder.meta('holder') or '{}')['since']}); one run at a time "
+            "per journal (track --sync records what the providers answer, so it waits for that run to end: run "
+            "track without --sync to read the journal now, or --sync again once that run has finished)\n"
+        )
+    finally:
+        writing.execute("ROLLBACK")
+        writing.close()
+        holder.close()
