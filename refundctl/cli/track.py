@@ -92,14 +92,14 @@ def track(
         return None if target is None else (target, connection.connection(target, RateLimiter(None), concurrency))
 
     journal = journal_path or find_journal(Path.cwd())
-    rows, problems = follow(journal, as_of, connect if sync else None, connect_payments)
-    overdue = [r for r in rows if r["overdue"]]
-    render(overdue if only_overdue else rows, output_format, sys.stdout, columns=COLUMNS)
+    with follow(journal, as_of, connect if sync else None, connect_payments) as followed:
+        # The rows stream from the journal a page at a time (-o table holds them to size its columns).
+        render(followed.rows(only_overdue), output_format, sys.stdout, columns=COLUMNS)
     sys.stdout.flush()
-    for problem in problems:
+    for problem in followed.problems:
         click.echo(f"refundctl: could not sync {problem}", err=True)
-    click.echo(f"refundctl: {len(rows)} refund(s), {len(overdue)} overdue", err=True)
-    if only_overdue and overdue:
+    click.echo(f"refundctl: {followed.refunds} refund(s), {followed.overdue} overdue", err=True)
+    if only_overdue and followed.overdue:
         raise CommandFailed(ExitCode.OVERDUE)
-    if problems:
+    if followed.problems:
         raise CommandFailed(ExitCode.PARTIAL)

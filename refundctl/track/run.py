@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ from refundctl.adapters.base import FINAL_STATUSES, RefundState
 from refundctl.config import PaymentsTarget, Target
 from refundctl.errors import ApiError, AuthError, JournalError
 from refundctl.money import fmt
+from refundctl.orders.dedup import chunks
 from refundctl.output.progress import Progress
 from refundctl.submit.journal import Entry, Journal, Leg, overdue
 
@@ -38,6 +40,7 @@ COLUMNS = (
 )
 
 
+POLL_PAGE = 1000  # legs polled per batch of tasks: a journal of any size in little memory
 SYNC_BUSY = (
     "track --sync records what the providers answer, so it waits for that run to end: run track without --sync "
     "to read the journal now, or --sync again once that run has finished"
@@ -91,9 +94,12 @@ Tick = Callable[[bool], None]  # one leg polled (True: it could not be)
 
 
 async def _poll(
-    provider: _Provider, journal: Journal, legs: list[tuple[str, Leg]], concurrency: int, tick: Tick
+    provider: _Provider, journal: Journal, legs: Iterable[tuple[str, Leg]], concurrency: int, tick: Tick
 ) -> list[str]:
-    """Poll every leg not yet final at its provider and record its state; the problems met, one line each."""
+    """Poll every leg not yet final at its provider and record its state; the problems met, one line each.
+
+    The legs come a page at a time from the journal (``_open_legs``), and are polled a page at a time: as many
+    tasks as a page holds, never one per leg of the journal."""
     gate = asyncio.Semaphore(concurrency)
     problems: list[str] = []
 
@@ -111,12 +117,13 @@ async def _poll(
         journal.record_status(order_id, status=state.status, answer=state.raw, payer=leg.payer)
         tick(False)
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for order_id, leg in legs:
-                group.create_task(one(order_id, leg))
-    except BaseExceptionGroup as exc:
-        raise exc.exceptions[0] from None
+    for page in chunks(legs, POLL_PAGE):
+        try:
+            async with asyncio.TaskGroup() as group:
+                for order_id, leg in page:
+                    group.create_task(one(order_id, leg))
+        except BaseExceptionGroup as exc:
+            raise exc.exceptions[0] from None
     return problems
 
 
@@ -127,14 +134,17 @@ def _open(entry: Entry, payer: str) -> list[Leg]:
     ]
 
 
-def _open_legs(journal: Journal, payer: str, target: str | None = None) -> list[tuple[str, Leg]]:
-    """The legs of ``payer`` (of one ``target``'s refunds, if named) not yet final at their provider."""
-    return [
-        (e.order_id, leg)
-        for e in journal.entries()
-        if target is None or e.plan.target == target
-        for leg in _open(e, payer)
-    ]
+def _open_legs(journal: Journal, payer: str, target: str | None = None) -> Iterator[tuple[str, Leg]]:
+    """The legs of ``payer`` (of one ``target``'s refunds, if named) not yet final at their provider, read from the
+    journal a page at a time."""
+    for e in journal.iter_entries():
+        if target is None or e.plan.target == target:
+            for leg in _open(e, payer):
+                yield e.order_id, leg
+
+
+def _count(legs: Iterable[object]) -> int:
+    return sum(1 for _ in legs)
 
 
 async def _sync(
@@ -163,39 +173,63 @@ async def _sync(
         await provider.aclose()
 
 
+def _synced(journal: Journal, connect: Connect, connect_payments: ConnectPayments | None) -> list[str]:
+    """Ask the providers about the legs not yet final and record their answers; the problems met, one line each."""
+    problems: list[str] = []
+    bound = journal.targets() or {"": (journal.meta("api"), journal.meta("adapter"))}
+    # A routed journal's target is asked (its token read) only about legs still open there.
+    asked = {n for n in bound if not n} | {e.plan.target for e in journal.iter_entries() if _open(e, "supplier")}
+    suppliers = {name: connect(name, api, adapter) for name, (api, adapter) in bound.items() if name in asked}
+    payments = None
+    if next(_open_legs(journal, "platform"), None) is not None:
+        payments = (
+            None
+            if connect_payments is None
+            else connect_payments(journal.meta("payments"), journal.meta("payments_api"))
+        )
+        if payments is None:
+            problems.append("platform legs: no payments provider to ask (--payments, or the journal's)")
+    total = _count(_open_legs(journal, "supplier")) + (_count(_open_legs(journal, "platform")) if payments else 0)
+    progress = Progress(sys.stderr, enabled=sys.stderr.isatty(), total=total, noun="synced", failed_label="unreachable")
+    try:
+        problems += asyncio.run(_sync(suppliers, payments, journal, progress))
+    finally:
+        progress.close()
+    return problems
+
+
+class Followed:
+    """The journal's legs, read a page at a time as their rows are taken (``rows``), counted as they pass; the
+    problems a sync met."""
+
+    def __init__(self, journal: Journal, as_of: datetime, problems: list[str]) -> None:
+        self._journal = journal
+        self._as_of = as_of
+        self.problems = problems
+        self.refunds = 0  # legs read so far
+        self.overdue = 0  # of which overdue
+
+    def rows(self, only_overdue: bool = False) -> Iterator[dict[str, Any]]:
+        """Every leg's row in planning order (only the overdue ones with ``only_overdue``); every leg is counted."""
+        for entry in self._journal.iter_entries():
+            for row in track_rows(entry, self._as_of):
+                self.refunds += 1
+                self.overdue += row["overdue"]
+                if row["overdue"] or not only_overdue:
+                    yield row
+
+
+@contextlib.contextmanager
 def follow(
     journal_path: Path, as_of: datetime, connect: Connect | None = None, connect_payments: ConnectPayments | None = None
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every journaled leg's row at ``as_of``; with ``connect``, the providers are asked first about the legs
-    not yet final: the supplier, and (``connect_payments``) the payments provider (the problems met, one line
-    each, come second)."""
+) -> Iterator[Followed]:
+    """The journal's legs at ``as_of``, to be read while it is open; with ``connect``, the providers are asked
+    first about the legs not yet final: the supplier, and (``connect_payments``) the payments provider (the
+    problems met, one line each, are ``Followed.problems``)."""
     # --sync records states, so it takes the journal's lock (one writer at a time); reading alone never waits.
     journal = Journal.open(journal_path, create=False, lock=connect is not None, busy=SYNC_BUSY)
-    problems: list[str] = []
     try:
-        if connect is not None:
-            bound = journal.targets() or {"": (journal.meta("api"), journal.meta("adapter"))}
-            # A routed journal's target is asked (its token read) only about legs still open there.
-            asked = {n for n in bound if not n} | {e.plan.target for e in journal.entries() if _open(e, "supplier")}
-            suppliers = {name: connect(name, api, adapter) for name, (api, adapter) in bound.items() if name in asked}
-            payments = None
-            if _open_legs(journal, "platform"):
-                payments = (
-                    None
-                    if connect_payments is None
-                    else connect_payments(journal.meta("payments"), journal.meta("payments_api"))
-                )
-                if payments is None:
-                    problems.append("platform legs: no payments provider to ask (--payments, or the journal's)")
-            total = len(_open_legs(journal, "supplier")) + (len(_open_legs(journal, "platform")) if payments else 0)
-            progress = Progress(
-                sys.stderr, enabled=sys.stderr.isatty(), total=total, noun="synced", failed_label="unreachable"
-            )
-            try:
-                problems += asyncio.run(_sync(suppliers, payments, journal, progress))
-            finally:
-                progress.close()
-        rows = [row for e in journal.entries() for row in track_rows(e, as_of)]
+        problems = [] if connect is None else _synced(journal, connect, connect_payments)
+        yield Followed(journal, as_of, problems)
     finally:
         journal.close()
-    return rows, problems

@@ -329,7 +329,8 @@ def test_track_sync_draws_the_shared_meter_on_a_terminal_only(
         return Target(api, adapter, box.token), Connection(api, box.token, RateLimiter(None), concurrency=1)
 
     started = time.monotonic()
-    follow(tmp_path / "j.sqlite", datetime.now(UTC), connect)
+    with follow(tmp_path / "j.sqlite", datetime.now(UTC), connect):
+        pass
     assert time.monotonic() - started > 0.3  # long enough for the meter's first line
     drawn = terminal.getvalue()
     assert "\r[" in drawn and "3/3 synced" in drawn and drawn.endswith("\n")
