@@ -9,7 +9,7 @@ import click
 
 from refundctl.errors import CommandFailed, ExitCode
 from refundctl.output import render
-from refundctl.reconcile import COLUMNS, TOTAL_COLUMNS, reconcile_journal, totals
+from refundctl.reconcile import COLUMNS, TOTAL_COLUMNS, reconcile_journal
 from refundctl.track import find_journal
 
 from .options import examples, journal_to_read_option, output_option
@@ -33,15 +33,17 @@ def reconcile_command(journal_path: Path | None, only_totals: bool, output_forma
     currency (what the supplier and the platform each paid) on stderr, or on stdout
     with --totals. Exit 0 when every order reconciles, 7 when any differs.
     """
-    orders = reconcile_journal(journal_path or find_journal(Path.cwd()))
-    summary = totals(orders)
-    if only_totals:
-        render(summary, output_format, sys.stdout, columns=TOTAL_COLUMNS)
-    else:
-        render((o.to_row() for o in orders), output_format, sys.stdout, columns=COLUMNS)
-        sys.stdout.flush()
-        render(summary, "table", sys.stderr, columns=TOTAL_COLUMNS)
-    differ = [o for o in orders if o.difference != 0]
-    click.echo(f"refundctl: {len(orders)} order(s), {len(differ)} not reconciled", err=True)
-    if differ:
+    # The orders stream from the journal a page at a time, summed as they pass (-o table holds the rows to size
+    # its columns); the totals follow them.
+    with reconcile_journal(journal_path or find_journal(Path.cwd())) as orders:
+        if only_totals:
+            for _ in orders:
+                pass
+            render(orders.totals(), output_format, sys.stdout, columns=TOTAL_COLUMNS)
+        else:
+            render((o.to_row() for o in orders), output_format, sys.stdout, columns=COLUMNS)
+            sys.stdout.flush()
+            render(orders.totals(), "table", sys.stderr, columns=TOTAL_COLUMNS)
+    click.echo(f"refundctl: {orders.orders} order(s), {orders.differ} not reconciled", err=True)
+    if orders.differ:
         raise CommandFailed(ExitCode.MISMATCH)

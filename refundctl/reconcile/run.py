@@ -11,7 +11,8 @@ the supplier and the platform each paid out; the platform's is what finance asks
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -74,32 +75,52 @@ def reconcile(entry: Entry) -> Reconciled:
     return Reconciled(entry.order_id, entry.plan.currency, decided, done, "; ".join(notes))
 
 
-def reconcile_journal(path: Path) -> list[Reconciled]:
-    """Every journaled order, reconciled, in planning order."""
+class Reconciliation:
+    """A journal's orders reconciled as they are read (a page at a time), summed per payer and currency and
+    counted as they pass: nothing per order is kept."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._sums: dict[tuple[str, str], list[Any]] = {}
+        self.orders = 0
+        self.differ = 0  # orders whose confirmed legs differ from the decided refund
+
+    def __iter__(self) -> Iterator[Reconciled]:
+        """Every journaled order, reconciled, in planning order."""
+        for entry in self._journal.iter_entries():
+            order = reconcile(entry)
+            self.orders += 1
+            self.differ += order.difference != 0
+            for payer, amount in order.decided.items():
+                sums = self._sums.setdefault((payer, order.currency), [0, ZERO, ZERO])
+                sums[0] += 1
+                sums[1] += amount
+                sums[2] += order.confirmed.get(payer, ZERO)
+            yield order
+
+    def totals(self) -> list[dict[str, Any]]:
+        """One row per (payer, currency) of the orders read so far: orders with a leg of that payer, decided,
+        confirmed, difference."""
+        return [
+            {
+                "payer": payer,
+                "currency": cur,
+                "orders": count,
+                "decided": fmt(decided, cur),
+                "confirmed": fmt(done, cur),
+                "difference": fmt(decided - done, cur),
+            }
+            for (payer, cur), (count, decided, done) in sorted(
+                self._sums.items(), key=lambda item: (item[0][1], item[0][0])
+            )
+        ]
+
+
+@contextlib.contextmanager
+def reconcile_journal(path: Path) -> Iterator[Reconciliation]:
+    """The journal at ``path``, its orders to be reconciled (iterated) while it is open; it only reads."""
     journal = Journal.open(path, create=False)
     try:
-        return [reconcile(e) for e in journal.entries()]
+        yield Reconciliation(journal)
     finally:
         journal.close()
-
-
-def totals(orders: Iterable[Reconciled]) -> list[dict[str, Any]]:
-    """One row per (payer, currency): orders with a leg of that payer, decided, confirmed, difference."""
-    sums: dict[tuple[str, str], list[Any]] = {}
-    for order in orders:
-        for payer, amount in order.decided.items():
-            entry = sums.setdefault((payer, order.currency), [0, ZERO, ZERO])
-            entry[0] += 1
-            entry[1] += amount
-            entry[2] += order.confirmed.get(payer, ZERO)
-    return [
-        {
-            "payer": payer,
-            "currency": cur,
-            "orders": count,
-            "decided": fmt(decided, cur),
-            "confirmed": fmt(done, cur),
-            "difference": fmt(decided - done, cur),
-        }
-        for (payer, cur), (count, decided, done) in sorted(sums.items(), key=lambda item: (item[0][1], item[0][0]))
-    ]
