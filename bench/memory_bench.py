@@ -9,6 +9,9 @@ Run ``python bench/memory_bench.py`` (what `make bench` measures) or ``python be
   reads, validates, decides, plans and writes every row, sending nothing) at 20,000 and 200,000:
   the process's peak RSS from ``wait4`` (``ru_maxrss``; submit starts no other processes). Flat
   means each pair within 20% of each other.
+- ``track -o jsonl``, ``track --overdue`` and ``reconcile -o jsonl`` over journals of 20,000 and 200,000
+  refunds (sent and accepted, pending; every tenth with a platform leg paid by hand), written through the
+  journal's own API (a real send of 200,000 takes minutes: ``--full`` above): the peak RSS from ``wait4``.
 - ``check -o jsonl`` at its default ``--jobs`` (forked workers) over 200,000 generated orders:
   ``wait4`` gives only the largest of the parent and its workers, so the whole tree is sampled
   every 20 ms from ``/proc``: the sum of its processes' PSS (resident memory, pages shared
@@ -20,11 +23,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +38,21 @@ from check_bench import AS_OF, orders_file
 from generate import refundable
 from submit_bench import TOKEN, sandbox
 
+from refundctl.submit.journal import Journal, Plan, PlatformPlan
+
 MIB = 1024  # ru_maxrss and /proc figures are in KiB
 
 
-def _peak(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, float, float]:
-    """Peak RSS (MiB, from wait4), CPU seconds (user + sys) and wall seconds of one child; stdout to a file."""
+def _peak(argv: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> tuple[int, float, float]:
+    """Peak RSS (MiB, from wait4), CPU seconds (user + sys) and wall seconds of one child (exiting with a code in
+    ``ok``); stdout to a file."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env)
         assert proc.stderr is not None
         err = proc.stderr.read()  # never fills its pipe: submit writes a summary to stderr
         _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    if os.waitstatus_to_exitcode(status) not in ok:
         raise RuntimeError(f"{argv[3:6]} exited {os.waitstatus_to_exitcode(status)}: {err[-2000:].decode()}")
     return usage.ru_maxrss // MIB, usage.ru_utime + usage.ru_stime, time.perf_counter() - start
 
@@ -126,12 +135,54 @@ def _send(tmp: Path, count: int) -> dict[str, Any]:
     return {"peak_mib": mib, "cpu_s": round(cpu, 1), "wall_s": round(wall, 1)}
 
 
+def _journal(tmp: Path, count: int) -> Path:
+    """A journal of ``count`` refunds sent and accepted (pending), due long ago; every tenth order has a platform
+    leg, journaled manual and recorded paid by hand. Written a page at a time, as a run writes it."""
+    path = tmp / f"read-{count}.journal.sqlite"
+    if path.exists():
+        return path
+    journal = Journal.open(path, lock=True)
+    journal.plan(
+        Plan(f"J-{n}", f"rfk_{n}", Decimal("980.00"), "CNY", "partial", None, (), date(2026, 1, 1),
+             PlatformPlan(f"pfk_{n}", Decimal("20.00"), None) if n % 10 == 0 else None)
+        for n in range(count)
+    )  # fmt: skip
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(
+        "BEGIN; UPDATE refunds SET state = 'sent', sent_amount = amount, sent_at = created_at; "
+        "UPDATE refunds SET state = 'accepted', refund_id = 'rf_' || seq, refund_status = 'pending', answer = '{}'; "
+        "UPDATE platform_legs SET state = 'manual', error = 'by hand'; COMMIT;"
+    )
+    db.close()
+    journal.pay_by_hand([(f"J-{n}", f"BANK-{n}") for n in range(0, count, 10)])
+    journal.close()
+    return path
+
+
+def _reads(tmp: Path, count: int) -> dict[str, Any]:
+    """Peak MiB and CPU seconds of track and reconcile reading a journal of ``count`` refunds."""
+    journal = str(_journal(tmp, count))
+    runs = {
+        "track": ["track", "--journal", journal, "-o", "jsonl"],
+        "track_overdue": ["track", "--journal", journal, "-o", "jsonl", "--overdue"],
+        "reconcile": ["reconcile", "--journal", journal, "-o", "jsonl"],
+    }
+    figures: dict[str, Any] = {}
+    for name, argv in runs.items():
+        mib, cpu, _ = _peak([sys.executable, "-m", "refundctl", *argv], ok=(0, 5, 7))
+        figures[name] = {"peak_mib": mib, "cpu_s": round(cpu, 1)}
+    return figures
+
+
 def _growth(low: int, high: int) -> float:
     return round(high / low - 1, 3)  # aim: within 0.2
 
 
 def measure(
-    sends: tuple[int, int] = (2_000, 20_000), dry_runs: tuple[int, int] = (20_000, 200_000), check_count: int = 200_000
+    sends: tuple[int, int] = (2_000, 20_000),
+    dry_runs: tuple[int, int] = (20_000, 200_000),
+    check_count: int = 200_000,
+    journals: tuple[int, int] = (20_000, 200_000),
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as name:
@@ -143,6 +194,12 @@ def measure(
             mib, cpu, _ = _peak([*SUBMIT, str(_orders(tmp, count)), "--dry-run"])
             results[f"submit_dry_run_{count}"] = {"peak_mib": mib, "cpu_s": round(cpu, 1)}
         results["submit_dry_run_peak_growth"] = _growth(*(results[f"submit_dry_run_{n}"]["peak_mib"] for n in dry_runs))
+        for count in journals:
+            results[f"journal_reads_{count}"] = _reads(tmp, count)
+        low, high = (results[f"journal_reads_{n}"] for n in journals)
+        results["journal_reads_peak_growth"] = {
+            name: _growth(low[name]["peak_mib"], high[name]["peak_mib"]) for name in low
+        }
     path = orders_file(check_count)
     pss, rss, largest = _tree_peak([sys.executable, "-m", "refundctl", "check", "-o", "jsonl", "--as-of", AS_OF,
                                     str(path)])  # fmt: skip

@@ -25,8 +25,8 @@ SUITES: list[tuple[str, str, dict[str, Any]]] = [
     ("submit_bench", "submit vs a plain aiohttp script; rate-limited run",
      {"count": 40, "limited_count": 40, "transport_count": 20}),
     ("stripe_client_bench", "platform leg: refundctl's Stripe adapter vs the official stripe library", {"count": 20}),
-    ("memory_bench", "peak memory: submit at two sizes (and --dry-run), check with its workers",
-     {"sends": (50, 100), "dry_runs": (50, 100), "check_count": 200}),
+    ("memory_bench", "peak memory: submit at two sizes (and --dry-run), track and reconcile, check with its workers",
+     {"sends": (50, 100), "dry_runs": (50, 100), "check_count": 200, "journals": (50, 100)}),
 ]  # fmt: skip
 
 
