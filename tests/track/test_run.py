@@ -4,6 +4,7 @@ journal a page at a time."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -62,16 +63,16 @@ def test_a_provisional_due_date_stays_provisional_from_check_to_track(tmp_path: 
     assert (row["due_by"], row["due_by_provisional"]) == ("2027-01-04", True)
 
 
+def _plan(n: int) -> Plan:
+    """Order ``On``: 5.00 CNY due 2026-01-08, every third with a platform leg of 1.00 (paid by hand)."""
+    plan = Plan(f"O{n}", f"k{n}", Decimal("5.00"), "CNY", "full", None, (), date(2026, 1, 8))
+    return replace(plan, platform=PlatformPlan(f"p{n}", Decimal("1.00"), None)) if n % 3 == 0 else plan
+
+
 def _journal_of(path: Path, count: int) -> Journal:
     """``count`` orders sent and accepted pending (every third with a platform leg, paid by hand from the sixth)."""
     j = Journal.open(path, lock=True)
-    j.plan(
-        [
-            Plan(f"O{n}", f"k{n}", Decimal("5.00"), "CNY", "full", None, (), date(2026, 1, 8),
-                 PlatformPlan(f"p{n}", Decimal("1.00"), None) if n % 3 == 0 else None)
-            for n in range(count)
-        ]
-    )  # fmt: skip
+    j.plan([_plan(n) for n in range(count)])
     for n in range(count):
         j.mark_sent(f"O{n}", Decimal("5.00"), None, None)
         j.mark_accepted(f"O{n}", refund_id=f"rf_{n}", status="pending", answer={}, attempts=1)
