@@ -30,8 +30,8 @@ SHOWN_REASONS = 5  # review reasons in the summary on stderr; --section reasons 
     type=click.Choice(tuple(SECTIONS)),
     default="summary",
     show_default=True,
-    help="What goes to stdout as data: summary (orders settled without a person, against manual_review, "
-    "needs_evidence and not settled), reasons (review reasons, most frequent first), fates (per fate and "
+    help="What goes to stdout as data: summary (orders settled without a person, against paid_by_hand, "
+    "manual_review, needs_evidence and not settled), reasons (review reasons, most frequent first), fates (per fate and "
     "currency), payers (per payer and currency), orders (every order's fate).",
 )
 @click.option(
@@ -46,7 +46,8 @@ def report(journals: tuple[Path, ...], section: str, allow_mixed: bool, as_of: d
     """Merge submit journals (one per shard) into one report.
 
     Every order the runs took: the share decided and settled without a person,
-    against manual_review, needs_evidence and orders not settled yet; the
+    against those paid by hand (settle), manual_review, needs_evidence and orders
+    not settled yet; the
     review reasons, most frequent first; fates per currency; legs per payer
     (supplier, platform) and currency, with the overdue ones. The --section on
     stdout (default summary); without --section, the other sections follow on
