@@ -20,12 +20,18 @@ from refundctl.config import ADAPTER_NAMES, DEFAULT_ADAPTER, PAYMENTS_CHOICES
 from refundctl.orders.shards import Shard, parse_shard
 from refundctl.output import FORMATS
 
-journal_to_read_option = click.option(
-    "--journal",
-    "journal_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Journal to read (default: the one *.journal.sqlite in the current directory).",
-)
+
+def existing_journal_option(what: str) -> Callable[[F], F]:
+    """``--journal`` of a journal a run made: ``what`` the command does with it."""
+    return click.option(
+        "--journal",
+        "journal_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Journal to {what} (default: the one *.journal.sqlite in the current directory).",
+    )
+
+
+journal_to_read_option = existing_journal_option("read")
 
 
 def examples(*commands: str) -> str:

@@ -31,8 +31,8 @@ SHOWN_REASONS = 5  # review reasons in the summary on stderr; --section reasons 
     default="summary",
     show_default=True,
     help="What goes to stdout as data: summary (orders settled without a person, against paid_by_hand, "
-    "manual_review, needs_evidence and not settled), reasons (review reasons, most frequent first), fates (per fate and "
-    "currency), payers (per payer and currency), orders (every order's fate).",
+    "manual_review, needs_evidence and not settled), reasons (review reasons, most frequent first), fates (per "
+    "fate and currency), payers (per payer and currency), orders (every order's fate).",
 )
 @click.option(
     "--allow-mixed",

@@ -12,7 +12,7 @@ from refundctl.output import render
 from refundctl.settle import COLUMNS, HandPayment, read_payments, settle
 from refundctl.track import find_journal
 
-from .options import examples, journal_to_read_option, output_option
+from .options import examples, existing_journal_option, output_option
 
 
 @click.command(
@@ -21,7 +21,7 @@ from .options import examples, journal_to_read_option, output_option
         "refundctl settle --journal run.journal.sqlite --from paid-by-hand.csv -o jsonl",
     )
 )
-@journal_to_read_option
+@existing_journal_option("record the hand payments in")
 @click.argument("order_id", required=False)
 @click.option("--reference", help="The hand payment's reference (a bank transfer's, a voucher's): with ORDER_ID.")
 @click.option(
