@@ -59,6 +59,12 @@ Amount = Callable[[Any], Decimal]
 # Orders of one flight share its times, and a batch its few booking times: each distinct
 # time string is read once (a datetime is immutable); longer strings are no time anyway.
 _read_time = lru_cache(maxsize=4096)(read_instant)
+# Likewise the few airports, currencies, zones and check-in days of a batch: each distinct
+# string is checked once (a converter that raises caches nothing, so a bad one is still refused).
+_airport = lru_cache(maxsize=4096)(airport_code)
+_currency = lru_cache(maxsize=256)(currency_code)
+_zone = lru_cache(maxsize=256)(zone)
+_day = lru_cache(maxsize=4096)(day)
 
 
 def instant(value: str) -> datetime:
@@ -203,7 +209,7 @@ def _common(r: _Common) -> Common:
     return Common(
         id=r.id,
         supplier=r.supplier,
-        currency=currency_code(r.currency),
+        currency=_currency(r.currency),
         booked_at=instant(r.booked_at),
         channel=r.channel,
         payment_method=r.payment_method,
@@ -258,8 +264,8 @@ def _segment(s: _Segment, amount: Amount) -> Segment:
     # The keys only a flown segment may have, as given (null too): usually none.
     given = () if s.actual_departs_at is UNSET and s.actual_arrives_at is UNSET else _given(s)
     seg = Segment(
-        origin=airport_code(s.origin),
-        destination=airport_code(s.destination),
+        origin=_airport(s.origin),
+        destination=_airport(s.destination),
         carrier=s.carrier,
         flight=s.flight,
         departs_at=instant(s.departs_at),
@@ -268,8 +274,8 @@ def _segment(s: _Segment, amount: Amount) -> Segment:
         base=None if s.base is None else amount(s.base),
         changed_departs_at=_required_if(changed, s.changed_departs_at),
         changed_arrives_at=_required_if(changed, s.changed_arrives_at),
-        changed_from=None if s.changed_from is None else airport_code(s.changed_from),
-        changed_to=None if s.changed_to is None else airport_code(s.changed_to),
+        changed_from=None if s.changed_from is None else _airport(s.changed_from),
+        changed_to=None if s.changed_to is None else _airport(s.changed_to),
         added_connections=s.added_connections or 0,
         extraordinary_circumstances=bool(s.extraordinary_circumstances),
         disruption_cause=s.disruption_cause,
@@ -296,10 +302,10 @@ def _hotel(r: _Hotel, common: Common, raw: dict[str, Any]) -> HotelOrder:
     s = r.stay
     _not_blank(s.rate_plan)
     stay = Stay(
-        check_in=day(s.check_in),
+        check_in=_day(s.check_in),
         nights=s.nights,
         rooms=s.rooms,
-        timezone=zone(s.timezone),
+        timezone=_zone(s.timezone),
         rate_plan=s.rate_plan,
         nightly=tuple(amount(v) for v in s.nightly),
     )
