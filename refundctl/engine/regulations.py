@@ -65,22 +65,58 @@ def assess_all(order: Order, policies: PolicySet, as_of: datetime) -> tuple[Asse
     disrupted = flight is not None and any(
         s.status in ("cancelled", "changed") or s.actual_arrives_at for s in flight.segments
     )
-    return tuple(_assess(r, flight, policies, as_of, today, disrupted) for r in policies.regulations_by_id)
+    hotel, flights = _general_answers(policies, today)
+    if flight is None:
+        return hotel
+    return tuple(a if a is not None else _assess(r, flight, policies, as_of)
+                 for r, a in zip(policies.regulations_by_id, flights[disrupted], strict=True))  # fmt: skip
 
 
-def _assess(regulation: Regulation, order: FlightOrder | None, policies: PolicySet, as_of: datetime, today: date,
-            disrupted: bool) -> Assessment:  # fmt: skip
+General = tuple[tuple[Assessment, ...], dict[bool, tuple[Assessment | None, ...]]]
+# What each regulation says of every hotel, and of every flight disrupted or not, whatever else
+# the order says (not in force yet, not a flight, no disruption; None: it depends on the order).
+# Worked out once per policy set and decision date, by id() (the policy set kept and compared).
+_GENERAL: dict[tuple[int, date], tuple[PolicySet, General]] = {}
+
+
+def _general_answers(policies: PolicySet, today: date) -> General:
+    known = _GENERAL.get((id(policies), today))
+    if known is not None and known[0] is policies:
+        return known[1]
+    if len(_GENERAL) > 64:  # policies loaded again and again (tests): keep it bounded
+        _GENERAL.clear()
+    regulations = policies.regulations_by_id
+    hotel = tuple(_not_a_flight(r, today) for r in regulations)
+    flights = {disrupted: tuple(_general(r, today, disrupted) for r in regulations) for disrupted in (False, True)}
+    _GENERAL[id(policies), today] = (policies, (hotel, flights))
+    return hotel, flights
+
+
+def _not_in_force(regulation: Regulation, today: date) -> Assessment | None:
     if today < regulation.in_force:
         return Assessment(regulation, (f"in force from {regulation.in_force}, the decision is dated {today}",))
-    if order is None:
-        return out_of_scope(regulation, "applies to flights only")
+    return None
+
+
+def _not_a_flight(regulation: Regulation, today: date) -> Assessment:
+    return _not_in_force(regulation, today) or out_of_scope(regulation, "applies to flights only")
+
+
+def _general(regulation: Regulation, today: date, disrupted: bool) -> Assessment | None:
+    """``regulation``'s assessment of any flight (disrupted or not), or None when it depends on the order."""
+    answer = _not_in_force(regulation, today)
+    if answer is not None or regulation.implements in ("us-dot-24-hour", "cn-caac-2021") or disrupted:
+        return answer
+    return out_of_scope(regulation, "no segment was cancelled, changed or recorded late")
+
+
+def _assess(regulation: Regulation, order: FlightOrder, policies: PolicySet, as_of: datetime) -> Assessment:
+    """What ``_general`` leaves to the order: the 24-hour rule, CAAC, and the journey rules of a disrupted flight."""
     requested = order.refund_requested_at or as_of
     if regulation.implements == "us-dot-24-hour":
         return twenty_four_hours(regulation, order, policies, requested)
     if regulation.implements == "cn-caac-2021":
         return assess_caac(regulation, order, policies, requested)
-    if not disrupted:
-        return out_of_scope(regulation, "no segment was cancelled, changed or recorded late")
     trips = journeys(order.segments)
     unknown = unknown_airports([j for j in trips if j.disrupted])
     if unknown:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from functools import lru_cache
 from itertools import islice
 from zoneinfo import ZoneInfo
 
@@ -33,9 +34,9 @@ def _failed(waiver: Waiver, order: Order) -> Iterator[str]:
     c = waiver.conditions
     common = order.common
     if c.order_kinds and order.kind not in c.order_kinds:
-        yield f"covers {', '.join(sorted(c.order_kinds))} orders, not {order.kind}"
+        yield f"covers {_listed(c.order_kinds)} orders, not {order.kind}"
     if c.suppliers and common.supplier not in c.suppliers:
-        yield f"covers suppliers {', '.join(sorted(c.suppliers))}, not {common.supplier}"
+        yield f"covers suppliers {_listed(c.suppliers)}, not {common.supplier}"
     if c.booked_after and common.booked_at < c.booked_after:
         yield f"booked {common.booked_at.isoformat()}, before {c.booked_after.isoformat()}"
     if c.booked_before and common.booked_at >= c.booked_before:
@@ -45,14 +46,21 @@ def _failed(waiver: Waiver, order: Order) -> Iterator[str]:
         if (c.travel_from and travel < c.travel_from) or (c.travel_until and travel > c.travel_until):
             span = f"{c.travel_from or 'any date'} to {c.travel_until or 'any date'}"
             yield f"travel starts {travel} (local), outside {span}"
-    if c.traveler_tags and not c.traveler_tags & set(common.traveler_tags):
-        yield f"no traveller tagged {', '.join(sorted(c.traveler_tags))}"
-    if c.waiver_codes and not c.waiver_codes & set(common.waiver_codes):
-        yield f"the order carries no waiver code {', '.join(sorted(c.waiver_codes))}"
+    if c.traveler_tags and c.traveler_tags.isdisjoint(common.traveler_tags):
+        yield f"no traveller tagged {_listed(c.traveler_tags)}"
+    if c.waiver_codes and c.waiver_codes.isdisjoint(common.waiver_codes):
+        yield f"the order carries no waiver code {_listed(c.waiver_codes)}"
     if c.channels and common.channel not in c.channels:
-        yield f"covers channels {', '.join(sorted(c.channels))}, not {common.channel}"
+        yield f"covers channels {_listed(c.channels)}, not {common.channel}"
     if waiver.currency is not None and waiver.currency != order.currency:
         yield f"its limit is in {waiver.currency}, the order in {order.currency}"
+
+
+# Every order checked against a waiver it fails says why in the same few words: each of a
+# waiver's sets is written out once (a frozenset keeps its hash: a look-up costs less).
+@lru_cache(maxsize=256)
+def _listed(names: frozenset[str]) -> str:
+    return ", ".join(sorted(names))
 
 
 def has_evidence(waiver: Waiver, order: Order) -> bool:
