@@ -8,6 +8,7 @@ commercial rule; input amounts must already be exact in the minor unit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache, lru_cache
 
@@ -82,4 +83,15 @@ _parse_short = lru_cache(maxsize=4096)(_parse_text)
 
 def fmt(amount: Decimal, currency: str) -> str:
     """The canonical string form: exactly the currency's number of decimals."""
-    return str(amount.quantize(quantum(currency), rounding=ROUNDING))
+    return formatter(currency)(amount)
+
+
+@cache
+def formatter(currency: str) -> Callable[[Decimal], str]:
+    """``fmt`` for one currency, its quantum looked up once (an output row formats a dozen amounts)."""
+    exp = quantum(currency)
+
+    def formatted(amount: Decimal) -> str:
+        return str(amount.quantize(exp, rounding=ROUNDING))
+
+    return formatted

@@ -6,12 +6,13 @@ currency's minor unit, instants as UTC ISO 8601 with ``Z``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from refundctl.money import ZERO, fmt
+from refundctl.money import ZERO, fmt, formatter
 from refundctl.times import iso_utc
 
 Outcome = Literal["full", "partial", "none", "manual_review", "needs_evidence"]
@@ -31,18 +32,13 @@ class RuleHit:
     note: str = ""
     currency: str | None = None  # set only when not the order's currency (EU 261 compensation in EUR)
 
-    def to_dict(self, currency: str) -> dict[str, Any]:
-        out = {
-            "rule": self.rule,
-            "policy": self.policy,
-            "component": self.component,
-            "effect": self.effect,
-            "amount": fmt(self.amount, self.currency or currency),
-            "note": self.note,
-        }
-        if self.currency is not None:
-            out["currency"] = self.currency
-        return out
+    def to_dict(self, money: Callable[[Decimal], str]) -> dict[str, Any]:
+        """``money`` formats an amount in the decision's currency (``refundctl.money.formatter``)."""
+        if self.currency is None:
+            return {"rule": self.rule, "policy": self.policy, "component": self.component, "effect": self.effect,
+                    "amount": money(self.amount), "note": self.note}  # fmt: skip
+        return {"rule": self.rule, "policy": self.policy, "component": self.component, "effect": self.effect,
+                "amount": fmt(self.amount, self.currency), "note": self.note, "currency": self.currency}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +99,18 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         cur = self.currency
+        money = formatter(cur)
+        nxt = self.next_change
         return {
             "order_id": self.order_id,
             "kind": self.kind,
             "outcome": self.outcome,
             "currency": cur,
-            "paid": fmt(self.paid, cur),
-            "refund": fmt(self.refund, cur),
-            "penalty": fmt(self.penalty, cur),
-            "non_refundable": fmt(self.non_refundable, cur),
-            "funded_by": {k: fmt(v, cur) for k, v in sorted(self.funded_by.items())},
+            "paid": money(self.paid),
+            "refund": money(self.refund),
+            "penalty": money(self.penalty),
+            "non_refundable": money(self.non_refundable),
+            "funded_by": {k: money(v) for k, v in sorted(self.funded_by.items())},
             "policy": self.policy,
             "reason": self.reason,
             "waivers": list(self.waivers),
@@ -121,9 +119,7 @@ class Decision:
             "due_by": self.due_by.isoformat() if self.due_by else None,
             "due_by_provisional": self.due_by_provisional,
             "compensation": [c.to_dict() for c in self.compensation],
-            "refund_with_evidence": None if self.refund_with_evidence is None else fmt(self.refund_with_evidence, cur),
-            "next_change": None
-            if self.next_change is None
-            else {"at": iso_utc(self.next_change.at), "refund": fmt(self.next_change.refund, cur)},
-            "rules": [r.to_dict(cur) for r in self.rules],
+            "refund_with_evidence": None if self.refund_with_evidence is None else money(self.refund_with_evidence),
+            "next_change": None if nxt is None else {"at": iso_utc(nxt.at), "refund": money(nxt.refund)},
+            "rules": [r.to_dict(money) for r in self.rules],
         }
