@@ -65,6 +65,7 @@ _airport = lru_cache(maxsize=4096)(airport_code)
 _currency = lru_cache(maxsize=256)(currency_code)
 _zone = lru_cache(maxsize=256)(zone)
 _day = lru_cache(maxsize=4096)(day)
+_amount_in = lru_cache(maxsize=256)(amount_in)  # the reader of one currency's amounts, built once
 
 
 def instant(value: str) -> datetime:
@@ -203,20 +204,22 @@ def _not_blank(*texts: str) -> None:
 
 
 def _common(r: _Common) -> Common:
-    evidence = r.evidence or ()
-    _not_blank(r.id, r.supplier, r.channel, r.payment_method, *(e.waiver for e in evidence),
-               *(e.reference for e in evidence))  # fmt: skip
+    # Positional arguments and list comprehensions: each keyword or generator is work for every order.
+    evidence = r.evidence
+    _not_blank(r.id, r.supplier, r.channel, r.payment_method)
+    if evidence:
+        _not_blank(*[e.waiver for e in evidence], *[e.reference for e in evidence])
     return Common(
-        id=r.id,
-        supplier=r.supplier,
-        currency=_currency(r.currency),
-        booked_at=instant(r.booked_at),
-        channel=r.channel,
-        payment_method=r.payment_method,
-        traveler_tags=tuple(r.traveler_tags or ()),
-        waiver_codes=tuple(r.waiver_codes or ()),
-        evidence=tuple(Evidence(e.waiver, e.reference) for e in evidence),
-        payment_reference=None if r.payment_reference is None else payment_reference(r.payment_reference),
+        r.id,
+        r.supplier,
+        _currency(r.currency),
+        instant(r.booked_at),
+        r.channel,
+        r.payment_method,
+        tuple(r.traveler_tags) if r.traveler_tags else (),
+        tuple(r.waiver_codes) if r.waiver_codes else (),
+        tuple([Evidence(e.waiver, e.reference) for e in evidence]) if evidence else (),
+        None if r.payment_reference is None else payment_reference(r.payment_reference),
     )
 
 
@@ -224,7 +227,7 @@ def _charges(lines: list[_Charge] | None, amount: Amount) -> tuple[Charge, ...]:
     if not lines:
         return ()
     _not_blank(*[c.code for c in lines])
-    return tuple(Charge(c.code, amount(c.amount)) for c in lines)
+    return tuple([Charge(c.code, amount(c.amount)) for c in lines])
 
 
 def _when(value: str | UnsetType | None) -> datetime | None:
@@ -233,8 +236,9 @@ def _when(value: str | UnsetType | None) -> datetime | None:
 
 
 def _flight(r: _Flight, common: Common, raw: dict[str, Any]) -> FlightOrder:
-    amount = amount_in(common.currency)
-    _not_blank(r.fare.fare_class, *(a.code for a in r.ancillaries or ()))
+    amount = _amount_in(common.currency)
+    ancillaries = r.ancillaries or ()
+    _not_blank(r.fare.fare_class, *[a.code for a in ancillaries])
     fare = Fare(r.fare.fare_class, amount(r.fare.base), _charges(r.fare.taxes, amount),
                 _charges(r.fare.fees, amount))  # fmt: skip
     if not r.segments:
@@ -242,8 +246,8 @@ def _flight(r: _Flight, common: Common, raw: dict[str, Any]) -> FlightOrder:
     order = FlightOrder(
         common=common,
         fare=fare,
-        ancillaries=tuple(Ancillary(a.code, amount(a.amount), a.used) for a in r.ancillaries or ()),
-        segments=tuple(_segment(s, amount) for s in r.segments),
+        ancillaries=tuple([Ancillary(a.code, amount(a.amount), a.used) for a in ancillaries]),
+        segments=tuple([_segment(s, amount) for s in r.segments]),
         change_accepted=bool(r.change_accepted),
         cancellation_notified_at=_when(r.cancellation_notified_at),
         raw=raw,
@@ -298,7 +302,7 @@ def _required_if(required: bool, value: str | None) -> datetime | None:
 
 
 def _hotel(r: _Hotel, common: Common, raw: dict[str, Any]) -> HotelOrder:
-    amount = amount_in(common.currency)
+    amount = _amount_in(common.currency)
     s = r.stay
     _not_blank(s.rate_plan)
     stay = Stay(
@@ -307,7 +311,7 @@ def _hotel(r: _Hotel, common: Common, raw: dict[str, Any]) -> HotelOrder:
         rooms=s.rooms,
         timezone=_zone(s.timezone),
         rate_plan=s.rate_plan,
-        nightly=tuple(amount(v) for v in s.nightly),
+        nightly=tuple([amount(v) for v in s.nightly]),
     )
     if nightly_mismatch(stay.nightly, stay.nights):
         raise _Rejected
