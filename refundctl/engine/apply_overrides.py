@@ -56,8 +56,13 @@ class Trace:
 def apply_overrides(
     order: Order, policies: PolicySet, as_of: datetime, fare: Decision, *, every_reason: bool = True
 ) -> Trace:
-    trace = _granted(order, policies, one_compensation(assess_all(order, policies, as_of)), fare, every_reason)
-    return _with_deadlines(trace)
+    assessments = assess_all(order, policies, as_of)
+    # Most orders are out of every regulation's scope: nothing to share out, date or grant.
+    applying = [a for a in assessments if a.applies]
+    if applying:
+        assessments = one_compensation(assessments)
+    trace = _granted(order, policies, assessments, fare, every_reason, bool(applying))
+    return _with_deadlines(trace) if applying else trace
 
 
 def _with_deadlines(t: Trace) -> Trace:
@@ -77,11 +82,14 @@ def _with_deadlines(t: Trace) -> Trace:
 
 
 def _granted(order: Order, policies: PolicySet, assessments: tuple[Assessment, ...], fare: Decision,
-             every_reason: bool) -> Trace:  # fmt: skip
-    """Regulations that refund or compensate, then waivers, on the fare-rule decision."""
-    applied = [a for a in assessments if a.applies and not a.deadline_only]
+             every_reason: bool, applying: bool) -> Trace:  # fmt: skip
+    """Regulations that refund or compensate, then waivers, on the fare-rule decision.
+
+    ``applying``: whether any regulation applies (most orders: none, and nothing to look for).
+    """
+    applied = [a for a in assessments if a.applies and not a.deadline_only] if applying else []
     candidates = [(w, mismatches(w, order, every_reason)) for w in policies.waivers_by_id]
-    review = "; ".join(a.review for a in assessments if a.review)
+    review = "; ".join([a.review for a in assessments if a.review])
     if review:
         # A regulation that cannot be decided (an unknown airport) is never guessed away.
         checks = tuple(WaiverCheck(w, (f"the order goes to manual review: {review}",)) for w, _ in candidates)
@@ -89,7 +97,7 @@ def _granted(order: Order, policies: PolicySet, assessments: tuple[Assessment, .
         return Trace(fare, assessments, checks, _regulated(undecided, applied))
     if not applied and all(why_not for _, why_not in candidates):
         # Most orders meet no override: the fare-rule decision stands, without pricing any allocation.
-        return Trace(fare, assessments, tuple(WaiverCheck(w, tuple(why_not)) for w, why_not in candidates), fare)
+        return Trace(fare, assessments, tuple([WaiverCheck(w, tuple(why_not)) for w, why_not in candidates]), fare)
     paid = components(order)
     used = consumption(order)
     flat = flat_fee_rules(order, policies)
