@@ -73,10 +73,17 @@ def decide_by_rule(policy: Policy, rule: Rule, basis: Basis, as_of: datetime) ->
     current = window_at(plan, as_of) if plan else -1
     names = _names(policy, rule)
     ledger = _ledger(policy, rule, names, basis, plan[current][0] if plan else None)
+    refund = ledger.totals["refund"]
+    # From window to window only the charge's penalty changes, unless a tax or fee is refunded in
+    # proportion to the refunded charge: then each later window is priced whole (its totals only).
+    proportional = "proportional" in (rule.taxes.mode, rule.fees.mode)
     next_change = None
     for j in range(current + 1, len(plan)):
-        later = _ledger(policy, rule, names, basis, plan[j][0], hits=False).totals["refund"]
-        if later != ledger.totals["refund"]:
+        if proportional:
+            later = _ledger(policy, rule, names, basis, plan[j][0], hits=False).totals["refund"]
+        else:
+            later = refund + _kept(plan[current][0], basis) - _kept(plan[j][0], basis)
+        if later != refund:
             end = plan[j - 1][1]
             assert end is not None  # only the last window is open-ended
             next_change = NextChange(end, later)
@@ -95,11 +102,7 @@ def _ledger(
         ledger.add(names.not_refundable, basis.charge_component, "non_refundable", basis.charge,
                    "the rule does not refund the base")  # fmt: skip
     else:
-        nights = window.penalty.nights or 0
-        try:
-            kept = penalty_amount(window.penalty, basis.charge, basis.first_nights(nights) if nights else ZERO, cur)
-        except Unpriceable as exc:
-            raise RuleError(str(exc)) from None
+        kept = _kept(window, basis)
         rule_id, note = names.windows[window.id]
         ledger.split(rule_id, basis.charge_component, basis.charge, kept, "penalty", note)
     refunded_charge = ledger.totals["refund"]
@@ -115,6 +118,16 @@ def _ledger(
             note = "used" if used else "ancillaries are not refundable under this rule"
             ledger.add(names.ancillaries, f"ancillary:{code}", "non_refundable", amount, note)
     return ledger
+
+
+def _kept(window: Window, basis: Basis) -> Decimal:
+    """The penalty ``window`` keeps of the charge."""
+    nights = window.penalty.nights or 0
+    try:
+        return penalty_amount(window.penalty, basis.charge, basis.first_nights(nights) if nights else ZERO,
+                              basis.currency)  # fmt: skip
+    except Unpriceable as exc:
+        raise RuleError(str(exc)) from None
 
 
 def _taxed(
