@@ -21,15 +21,11 @@ from refundctl.policy.model import PolicySet, Regulation
 
 def assess_caac(reg: Regulation, order: FlightOrder, policies: PolicySet, requested: datetime) -> Assessment:
     kinds = " or ".join(reg.carriers)
-    facts: dict[str, tuple[bool, str]] = {}
-    for s in order.segments:
-        if s.carrier not in facts:
-            facts[s.carrier] = licensed(reg, policies, s.carrier, reg.carriers)
+    operators = tuple(dict.fromkeys([s.carrier for s in order.segments]))  # in order of first appearance
+    facts, uncovered = _facts(reg, policies, operators)
+    if uncovered is not None:
+        return uncovered
     covered = [i for i, s in enumerate(order.segments) if facts[s.carrier][0]]
-    if not covered:
-        return out_of_scope(
-            reg, f"no segment is operated by a {kinds}: " + "; ".join(fact for _, fact in facts.values())
-        )
     trips = journeys(order.segments)
     disrupted = [i for i in covered if order.segments[i].status in ("cancelled", "changed")]
     carriers = "; ".join(sorted({facts[order.segments[i].carrier][1] for i in covered}))
@@ -49,3 +45,25 @@ def assess_caac(reg: Regulation, order: FlightOrder, policies: PolicySet, reques
         for j in trips
     )  # fmt: skip
     return dated(Assessment(reg, verdicts=verdicts, deadline_only=True), order, requested)
+
+
+Facts = tuple[dict[str, tuple[bool, str]], Assessment | None]
+# Orders on the same carriers get the same facts, and when none is covered the same answer:
+# worked out once per regulation, policy set and carriers, by id() (both kept and compared).
+_FACTS: dict[tuple[int, int, tuple[str, ...]], tuple[Regulation, PolicySet, Facts]] = {}
+
+
+def _facts(reg: Regulation, policies: PolicySet, carriers: tuple[str, ...]) -> Facts:
+    """Whether each carrier is covered and the fact used; the out-of-scope answer when none is."""
+    known = _FACTS.get((id(reg), id(policies), carriers))
+    if known is not None and known[0] is reg and known[1] is policies:
+        return known[2]
+    if len(_FACTS) > 1024:  # policies loaded again and again (tests), or many carriers: keep it bounded
+        _FACTS.clear()
+    facts = {carrier: licensed(reg, policies, carrier, reg.carriers) for carrier in carriers}
+    uncovered = None
+    if not any(covered for covered, _ in facts.values()):
+        why = f"no segment is operated by a {' or '.join(reg.carriers)}: " + "; ".join(f for _, f in facts.values())
+        uncovered = out_of_scope(reg, why)
+    _FACTS[id(reg), id(policies), carriers] = (reg, policies, (facts, uncovered))
+    return facts, uncovered
