@@ -42,19 +42,46 @@ from refundctl.submit.journal import Journal, Plan, PlatformPlan
 
 MIB = 1024  # ru_maxrss and /proc figures are in KiB
 
+# Linux keeps a process's peak RSS across exec, and a child forked from a large process starts with the
+# parent's: measured from `make bench` (the bench process holds hundreds of MiB by then), every command
+# would read as large as the bench. So a small interpreter forks and execs each measured command and
+# writes its wait4 figures (peak RSS KiB, CPU seconds, exit code) to the file named first.
+_LAUNCHER = """\
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as f:
+    json.dump([usage.ru_maxrss, usage.ru_utime + usage.ru_stime, code], f)
+"""
+
+
+def _launched(argv: list[str], figures: Path) -> list[str]:
+    return [sys.executable, "-S", "-c", _LAUNCHER, str(figures), *argv]
+
+
+def _figures(path: Path) -> tuple[int, float, int]:
+    """(peak RSS in MiB, CPU seconds, exit code) that the launcher wrote."""
+    peak, cpu, code = json.loads(path.read_text())
+    return int(peak) // MIB, float(cpu), int(code)
+
 
 def _peak(argv: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> tuple[int, float, float]:
     """Peak RSS (MiB, from wait4), CPU seconds (user + sys) and wall seconds of one child (exiting with a code in
     ``ok``); stdout to a file."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as tmp:
+        figures = Path(tmp) / "figures.json"
+        proc = subprocess.Popen(_launched(argv, figures), stdout=out, stderr=subprocess.PIPE, env=env)
         assert proc.stderr is not None
         err = proc.stderr.read()  # never fills its pipe: submit writes a summary to stderr
-        _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) not in ok:
-        raise RuntimeError(f"{argv[3:6]} exited {os.waitstatus_to_exitcode(status)}: {err[-2000:].decode()}")
-    return usage.ru_maxrss // MIB, usage.ru_utime + usage.ru_stime, time.perf_counter() - start
+        proc.wait()
+        peak, cpu, code = _figures(figures)
+    if code not in ok:
+        raise RuntimeError(f"{argv[3:6]} exited {code}: {err[-2000:].decode()}")
+    return peak, cpu, time.perf_counter() - start
 
 
 def _kib(pid: int, path: str, field: str) -> int:
@@ -88,22 +115,24 @@ def _tree_peak(argv: list[str]) -> tuple[int, int, int]:
 
     def sample(pid: int) -> None:
         while not done.wait(0.02):
-            pids = _tree(pid)
+            pids = _tree(pid)[1:]  # not the launcher
             peaks[0] = max(peaks[0], sum(_kib(p, "smaps_rollup", "Pss") for p in pids))
             peaks[1] = max(peaks[1], sum(_kib(p, "status", "VmRSS") for p in pids))
 
-    with open(os.devnull, "w") as sink:
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL)
+    with open(os.devnull, "w") as sink, tempfile.TemporaryDirectory() as tmp:
+        figures = Path(tmp) / "figures.json"
+        proc = subprocess.Popen(_launched(argv, figures), stdout=sink, stderr=subprocess.DEVNULL)
         sampler = threading.Thread(target=sample, args=(proc.pid,))
         sampler.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             done.set()
             sampler.join()
-    if os.waitstatus_to_exitcode(status) != 0:
+        largest, _, code = _figures(figures)
+    if code != 0:
         raise RuntimeError(f"{argv} failed")
-    return peaks[0] // MIB, peaks[1] // MIB, usage.ru_maxrss // MIB
+    return peaks[0] // MIB, peaks[1] // MIB, largest
 
 
 def _orders(tmp: Path, count: int) -> Path:
