@@ -47,3 +47,9 @@ sed -e "s#http://127.0.0.1:8081#$ZEPHYR_API#" -e "s#http://127.0.0.1:8082#$HARBO
 "$REFUNDCTL" submit "${ORDERS[@]}" --as-of "$AS_OF" --dry-run -o csv > /dev/null  # the estimate, per target, on stderr
 "$REFUNDCTL" submit "${ORDERS[@]}" --as-of "$AS_OF" --journal "$SANDBOX_DIR/routed.journal.sqlite" -o csv | cut -d, -f1-4 \
   || true  # exit 3: two platform legs are left to pay by hand (no --payments here)
+
+step "9. settle: the two platform legs paid by hand are recorded with their transfers' references; a rerun now sends nothing and exits 0"
+printf 'order_id,reference\nGOODWILL-1,BANK-TX-0001\nFRONTLINE-1,BANK-TX-0002\n' > "$SANDBOX_DIR/hand-payments.csv"
+"$REFUNDCTL" settle --journal "$SANDBOX_DIR/routed.journal.sqlite" --from "$SANDBOX_DIR/hand-payments.csv"
+"$REFUNDCTL" submit "${ORDERS[@]}" --as-of "$AS_OF" --journal "$SANDBOX_DIR/routed.journal.sqlite" -o csv | cut -d, -f1-4 \
+  | grep -E '^(order_id|GOODWILL-1|FRONTLINE-1),'
