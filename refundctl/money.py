@@ -45,7 +45,7 @@ def quantum(currency: str) -> Decimal:
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round ``amount`` to the minor unit of ``currency`` (ROUND_HALF_UP)."""
-    return amount.quantize(quantum(currency), rounding=ROUNDING)
+    return amount.quantize(quantum(currency), ROUNDING)
 
 
 def parse_amount(text: object, currency: str) -> Decimal:
@@ -75,7 +75,7 @@ def _parse_text(text: str, currency: str) -> Decimal:
     # (PLAIN matched, so the digits after the point are exactly the decimals written).
     if len(text.partition(".")[2]) > minor_unit(currency):
         raise ValueError(f"{text!r} has more decimals than {currency} allows ({minor_unit(currency)})")
-    return abs(value.quantize(quantum(currency), rounding=ROUNDING))  # "-0" is zero, never "-0.00"
+    return abs(value.quantize(quantum(currency), ROUNDING))  # "-0" is zero, never "-0.00"
 
 
 _parse_short = lru_cache(maxsize=4096)(_parse_text)
@@ -92,6 +92,6 @@ def formatter(currency: str) -> Callable[[Decimal], str]:
     exp = quantum(currency)
 
     def formatted(amount: Decimal) -> str:
-        return str(amount.quantize(exp, rounding=ROUNDING))
+        return str(amount.quantize(exp, ROUNDING))  # positional: a keyword costs a third more per call
 
     return formatted
