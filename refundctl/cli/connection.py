@@ -14,7 +14,17 @@ from typing import Any, TypeVar
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import PaymentsTarget, Profile, Target, load_profile, resolve_payments, resolve_target
+from refundctl.config import (
+    PaymentsTarget,
+    Profile,
+    Routing,
+    Target,
+    load_profile,
+    resolve_payments,
+    resolve_target,
+    routing,
+)
+from refundctl.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +45,20 @@ class ConnectionFlags:
     def target(self, api: str | None = None, adapter: str | None = None) -> Target:
         """Flags first, then ``api``/``adapter`` (e.g. a journal's), then environment and profile."""
         return resolve_target(self.profile(), self.api or api, self.adapter or adapter, self.token_file)
+
+    def routing(self, profile: Profile) -> Routing | None:
+        """``profile``'s routing by supplier (None: one API); the single-API flags are refused with it."""
+        return routing(profile, self.api, self.adapter, self.token_file)
+
+    def routed_target(
+        self, profile: Profile, name: str, api: str | None = None, adapter: str | None = None, *, unrouted: str
+    ) -> Target:
+        """Target ``name`` of ``profile``'s routing (``api``, ``adapter``: what a journal bound it to); ConfigError
+        ``unrouted`` when the profile routes nothing."""
+        routes = self.routing(profile)
+        if routes is None:
+            raise ConfigError(unrouted)
+        return routes.target(name, api, adapter)
 
     def connection(self, target: Target | PaymentsTarget, limiter: RateLimiter, concurrency: int) -> Connection:
         return Connection(

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from refundctl.client import RateLimiter
-from refundctl.config import Target, resolve_policy_dir, routing
+from refundctl.config import Target, resolve_policy_dir
 from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.policy.loader import load_policies
 from refundctl.smoke import FailureKind, SmokeSettings, Step, smoke_test
@@ -29,17 +29,16 @@ KIND_NAMES: dict[FailureKind, str] = {
 def _target(connection: ConnectionFlags, name: str | None) -> Target:
     """The one API, or with a routed profile the target named by ``--target`` (at its own rate limit)."""
     profile = connection.profile()
-    routes = routing(profile, connection.api, connection.adapter, connection.token_file)
-    if routes is None:
-        if name is not None:
-            raise ConfigError(f"--target {name}: the profile routes no suppliers to targets; leave --target out")
-        return connection.target()
-    if name is None:
+    if name is not None:
+        unrouted = f"--target {name}: the profile routes no suppliers to targets; leave --target out"
+        return connection.routed_target(profile, name, unrouted=unrouted)
+    routes = connection.routing(profile)
+    if routes is not None:
         raise ConfigError(
             f"{profile.source} routes suppliers to targets: name the one to smoke-test with --target "
             f"(one of: {', '.join(routes.targets)})"
         )
-    return routes.target(name)
+    return connection.target()
 
 
 def _line(step: Step) -> str:

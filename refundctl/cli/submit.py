@@ -23,7 +23,6 @@ from refundctl.config import (
     Routing,
     Target,
     resolve_policy_dir,
-    routing,
 )
 from refundctl.errors import CommandFailed, ConfigError, ExitCode
 from refundctl.orders.ids import read_order_ids
@@ -273,7 +272,7 @@ def submit(
     committed; it says how to resume).
     """
     profile = connection.profile()
-    routes = routing(profile, connection.api, connection.adapter, connection.token_file)
+    routes = connection.routing(profile)
     if routes is not None:
         _routed(click.get_current_context(), routes, fetch, shard)
     shards = 1 if shard is None else shard.count

@@ -10,8 +10,8 @@ import click
 
 from refundctl.adapters import Connection
 from refundctl.client import RateLimiter
-from refundctl.config import PaymentsTarget, Target, routing
-from refundctl.errors import CommandFailed, ConfigError, ExitCode
+from refundctl.config import PaymentsTarget, Target
+from refundctl.errors import CommandFailed, ExitCode
 from refundctl.output import render
 from refundctl.track import COLUMNS, find_journal, follow
 
@@ -76,13 +76,14 @@ def track(
         """The target that created the refunds: the journal's URL, the token from the flags, environment or profile
         (a routed profile's target of that name)."""
         if name:
-            routes = routing(profile, connection.api, connection.adapter, connection.token_file)
-            if routes is None:
-                raise ConfigError(
-                    f"the journal's refunds went through target {name!r} of a routed profile: pass that profile "
-                    "(--profile) to ask each target about its own"
-                )
-            target = routes.target(name, api, adapter)
+            target = connection.routed_target(
+                profile,
+                name,
+                api,
+                adapter,
+                unrouted=f"the journal's refunds went through target {name!r} of a routed profile: pass that "
+                "profile (--profile) to ask each target about its own",
+            )
         else:
             target = connection.target(api, adapter)
         return target, connection.connection(target, RateLimiter(target.rate), target.concurrency or concurrency)

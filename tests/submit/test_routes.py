@@ -265,3 +265,18 @@ def test_smoke_target_without_a_routed_profile_is_refused(boxes: tuple[Any, Any]
     result = _run(tmp_path, a, b, "smoke", "--api", a.base_url, "--order", "ZA-1001", "--target", "zephyr")
     assert result.exit_code == ExitCode.BAD_INPUT and result.stdout == ""
     assert "--target zephyr: the profile routes no suppliers to targets" in result.stderr
+
+
+def test_track_sync_of_a_routed_journal_without_a_routed_profile_says_which_profile_to_pass(
+    boxes: tuple[Any, Any], tmp_path: Path
+) -> None:
+    a, b = boxes
+    _profile(tmp_path, a, b)
+    assert _submit(tmp_path, a, b).exit_code == 0
+    journal = Journal.open(tmp_path / "j.sqlite")
+    journal.record_status("HH-2001", status="pending", answer={})  # still open: track must ask its target
+    journal.close()
+    (tmp_path / "config.toml").write_text("")  # a profile that routes nothing
+    tracked = _run(tmp_path, a, b, "track", "--journal", str(tmp_path / "j.sqlite"), "--sync")
+    assert tracked.exit_code == 2 and tracked.stdout == ""
+    assert "the journal's refunds went through target 'hotels' of a routed profile: pass that profile" in tracked.stderr
