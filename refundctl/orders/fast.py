@@ -21,11 +21,12 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType, field
+from msgspec import UNSET, UnsetType
 
+from refundctl.orders import shapes
 from refundctl.orders.model import (
     Ancillary,
     Charge,
@@ -72,113 +73,6 @@ def instant(value: str) -> datetime:
     return _read_time(value) if len(value) <= 40 else read_instant(value)
 
 
-# Converters of the validator as constraints msgspec checks in C (tests/orders/test_fast.py
-# checks each against its converter): ``validate.string``, ``validate.count`` and
-# ``parse.stay_count``. A ``Text`` is not blank either (``validate.text``): ``_blank`` checks
-# all of a record's at once (a pattern per field would cost more than the whole record).
-Text = Annotated[str, Meta(min_length=1)]
-Count = Annotated[int, Meta(ge=0)]
-StayCount = Annotated[int, Meta(ge=1, le=MAX_STAY_COUNT)]
-# A null where a field may be absent reads as absent, as in parse_order.
-Strs = list[Text] | None
-
-
-class _Strict(Struct, forbid_unknown_fields=True):
-    pass
-
-
-class _Charge(_Strict):
-    code: Text
-    amount: str
-
-
-class _Ancillary(_Strict):
-    code: Text
-    amount: str
-    used: bool
-
-
-class _Evidence(_Strict):
-    waiver: Text
-    reference: Text
-
-
-class _Fare(_Strict):
-    fare_class: Text = field(name="class")
-    base: str
-    taxes: list[_Charge] | None = None
-    fees: list[_Charge] | None = None
-
-
-class _Segment(_Strict):
-    origin: str = field(name="from")
-    destination: str = field(name="to")
-    carrier: Text
-    flight: Text
-    departs_at: str
-    arrives_at: str
-    status: SegmentStatus
-    base: str | None = None
-    changed_departs_at: str | None = None
-    changed_arrives_at: str | None = None
-    changed_from: str | None = None
-    changed_to: str | None = None
-    added_connections: Count | None = None
-    extraordinary_circumstances: bool | None = None
-    disruption_cause: DisruptionCause | None = None
-    # Unset (absent) differs from null here: only a flown segment may name them at all.
-    actual_departs_at: str | UnsetType | None = UNSET
-    actual_arrives_at: str | UnsetType | None = UNSET
-
-
-class _Rerouting(_Strict):
-    departs_at: str
-    arrives_at: str
-
-
-class _Stay(_Strict):
-    check_in: str
-    nights: StayCount
-    rooms: StayCount
-    timezone: str
-    rate_plan: Text
-    nightly: list[str]
-
-
-class _Common(_Strict):
-    id: Text
-    supplier: Text
-    currency: str
-    booked_at: str
-    channel: Text
-    payment_method: Text
-    traveler_tags: Strs = None
-    waiver_codes: Strs = None
-    evidence: list[_Evidence] | None = None
-    payment_reference: str | None = None
-
-
-class _Flight(_Common, tag_field="kind", tag="flight", kw_only=True):
-    fare: _Fare
-    segments: list[_Segment]
-    ancillaries: list[_Ancillary] | None = None
-    change_accepted: bool | None = None
-    cancellation_notified_at: str | None = None
-    refund_requested_at: str | None = None
-    journey_abandoned: bool | None = None
-    rerouting: _Rerouting | None = None
-
-
-class _Hotel(_Common, tag_field="kind", tag="hotel", kw_only=True):
-    stay: _Stay
-    status: HotelStatus
-    taxes: list[_Charge] | None = None
-    fees: list[_Charge] | None = None
-
-
-_RECORD = _Flight | _Hotel  # one type object: msgspec prepares a type once, by identity
-
-
 class _Rejected(Exception):
     """A check of ``parse``'s failed: the record goes to ``parse_order``."""
 
@@ -188,9 +82,9 @@ def fast_order(data: Any) -> Order | None:
     if not isinstance(data, dict):
         return None
     try:
-        record = msgspec.convert(data, _RECORD)
+        record = msgspec.convert(data, shapes.RECORD)
         common = _common(record)
-        if isinstance(record, _Flight):
+        if isinstance(record, shapes.Flight):
             return _flight(record, common, data)
         return _hotel(record, common, data)
     except (msgspec.ValidationError, ValueError, TypeError, _Rejected):
@@ -203,7 +97,7 @@ def _not_blank(*texts: str) -> None:
         raise _Rejected
 
 
-def _common(r: _Common) -> Common:
+def _common(r: shapes.Common) -> Common:
     # Positional arguments and list comprehensions: each keyword or generator is work for every order.
     evidence = r.evidence
     _not_blank(r.id, r.supplier, r.channel, r.payment_method)
@@ -223,7 +117,7 @@ def _common(r: _Common) -> Common:
     )
 
 
-def _charges(lines: list[_Charge] | None, amount: Amount) -> tuple[Charge, ...]:
+def _charges(lines: list[shapes.Charge] | None, amount: Amount) -> tuple[Charge, ...]:
     if not lines:
         return ()
     _not_blank(*[c.code for c in lines])
@@ -235,7 +129,7 @@ def _when(value: str | UnsetType | None) -> datetime | None:
     return instant(value) if isinstance(value, str) else None
 
 
-def _flight(r: _Flight, common: Common, raw: dict[str, Any]) -> FlightOrder:
+def _flight(r: shapes.Flight, common: Common, raw: dict[str, Any]) -> FlightOrder:
     amount = _amount_in(common.currency)
     ancillaries = r.ancillaries or ()
     _not_blank(r.fare.fare_class, *[a.code for a in ancillaries])
@@ -261,7 +155,7 @@ def _flight(r: _Flight, common: Common, raw: dict[str, Any]) -> FlightOrder:
     return order
 
 
-def _segment(s: _Segment, amount: Amount) -> Segment:
+def _segment(s: shapes.Segment, amount: Amount) -> Segment:
     _not_blank(s.carrier, s.flight)
     status = s.status
     changed = status == "changed"
@@ -291,7 +185,7 @@ def _segment(s: _Segment, amount: Amount) -> Segment:
     return seg
 
 
-def _given(s: _Segment) -> set[str]:
+def _given(s: shapes.Segment) -> set[str]:
     return {key for key in ("actual_departs_at", "actual_arrives_at") if getattr(s, key) is not UNSET}
 
 
@@ -301,7 +195,7 @@ def _required_if(required: bool, value: str | None) -> datetime | None:
     return _when(value)
 
 
-def _hotel(r: _Hotel, common: Common, raw: dict[str, Any]) -> HotelOrder:
+def _hotel(r: shapes.Hotel, common: Common, raw: dict[str, Any]) -> HotelOrder:
     amount = _amount_in(common.currency)
     s = r.stay
     _not_blank(s.rate_plan)
