@@ -1,33 +1,32 @@
-"""A non-editable install works from any directory (issue: "Installs like any CLI").
+"""A non-editable install works from any directory (issue: "Installs like any CLI"), compiled.
 
 Builds the wheel from this checkout as pip builds any project (in an isolated build
-environment), installs it with pip into a fresh virtual environment, and runs the
-installed ``refundctl`` from a directory outside the checkout: the shipped policies must
-travel inside the wheel. The wheel's dependencies are not downloaded and unpacked again
-(that took two thirds of this module's half minute): the distributions it declares, and
-theirs, are linked into the new environment from the development one, and only those, so
-an import the wheel does not declare fails here as it would in a real install. One
+environment; setup.py compiles the hot path with mypyc), installs it into a fresh virtual
+environment (tests/support/install.py), and runs the installed ``refundctl`` from a
+directory outside the checkout: the shipped policies must travel inside the wheel, and the
+compiled modules must decide byte for byte as the checkout's pure Python does. One
 module-scoped install serves every test here (one xdist worker runs them all).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import shutil
+import random
 import subprocess
 import sys
-import venv
+import sysconfig
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from refundctl.cli.main import cli
+from tests.support.builders import flight, hotel
+from tests.support.hostile import RICH_FLIGHT, RICH_HOTEL, combined, variants
+from tests.support.install import build_wheels, install
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -37,69 +36,15 @@ AS_OF = "2026-11-25T12:00:00Z"
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("install")]  # a real wheel install into a fresh virtualenv
 
 
-def declared(root: importlib.metadata.Distribution) -> list[importlib.metadata.Distribution]:
-    """The distributions ``root`` requires (with the extras it names), and theirs, as installed here."""
-    seen: set[tuple[str, frozenset[str]]] = set()
-    found: dict[str, importlib.metadata.Distribution] = {}
-    pending: list[tuple[importlib.metadata.Distribution, frozenset[str]]] = [(root, frozenset())]
-    while pending:
-        dist, extras = pending.pop()
-        for line in dist.requires or []:
-            requirement = Requirement(line)
-            marker = requirement.marker
-            if marker is not None and not any(marker.evaluate({"extra": extra}) for extra in extras or {""}):
-                continue
-            key = (canonicalize_name(requirement.name), frozenset(requirement.extras))
-            if key not in seen:
-                seen.add(key)
-                found[key[0]] = importlib.metadata.distribution(requirement.name)
-                pending.append((found[key[0]], key[1]))
-    return list(found.values())
-
-
-def link_dependencies(site: Path) -> None:
-    """Link into ``site`` the top-level entries (packages, modules, metadata) of every distribution the wheel
-    installed there declares, from the development environment's site-packages."""
-    (wheel_metadata,) = site.glob("refundctl-*.dist-info")
-    for dist in declared(importlib.metadata.Distribution.at(wheel_metadata)):
-        assert dist.files is not None, f"{dist.metadata['Name']} lists no files"
-        for top in {file.parts[0] for file in dist.files if file.parts[0] not in ("..", "__pycache__")}:
-            target = site / top
-            if not target.exists():
-                target.symlink_to(Path(str(dist.locate_file(top))))
-
-
-def sources(into: Path) -> Path:
-    """A copy of the checkout's files as a clone would have them (tracked, or new and not ignored): setuptools
-    builds in the tree's ``build/``, where a module deleted since an earlier build would ride along."""
-    if not (ROOT / ".git").exists():  # an unpacked sdist: its files are what ships
-        return Path(shutil.copytree(ROOT, into, ignore=shutil.ignore_patterns("build", ".venv", "*.egg-info")))
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    for name in filter(None, listed.decode().split("\0")):
-        source = ROOT / name
-        if source.is_file():  # a tracked file deleted in the working tree is not there to copy
-            (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, into / name)
-    return into
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_wheels(tmp_path_factory.mktemp("wheels"), "compiled", "pure")
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin/ folder of a fresh venv holding refundctl installed from a wheel of this checkout."""
-    base = tmp_path_factory.mktemp("install")
-    dist = base / "dist"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(dist), str(sources(base / "src"))], check=True)
-    (wheel,) = dist.glob("refundctl-*.whl")
-    venv.create(base / "venv")
-    bin_dir = base / "venv" / "bin"
-    subprocess.run([*pip, "--python", str(bin_dir / "python"), "install", "--no-deps", str(wheel)], check=True)
-    (site,) = (base / "venv" / "lib").glob("python*/site-packages")
-    link_dependencies(site)
-    return bin_dir
+def installed(wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh venv holding refundctl installed from the (compiled) wheel of this checkout."""
+    return install(wheels["compiled"], tmp_path_factory.mktemp("install") / "venv")
 
 
 @pytest.fixture
@@ -207,3 +152,90 @@ def test_installed_sandbox_serves_and_smoke_passes(
     result = run(installed, elsewhere, *args, env={"REFUNDCTL_TOKEN": installed_sandbox["token"]})
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].startswith("smoke: passed against")
+
+
+def test_the_installed_hot_path_is_compiled(installed: Path, elsewhere: Path) -> None:
+    """setup.py compiles with mypyc where a C compiler and the Python headers exist, as here; the msgspec
+    structs and the output encoder stay Python (setup.py says why)."""
+    script = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    print(name, type(importlib.import_module(name).__loader__).__name__)\n"
+    )
+    names = ["refundctl.engine.core", "refundctl.orders.fast", "refundctl.orders.reader", "refundctl.money",
+             "refundctl.orders.shapes", "refundctl.output"]  # fmt: skip
+    result = subprocess.run([str(installed / "python"), "-c", script, *names], cwd=elsewhere, capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    loaders = dict(line.split() for line in result.stdout.splitlines())
+    assert loaders == {name: "ExtensionFileLoader" for name in names[:4]} | {
+        name: "SourceFileLoader" for name in names[4:]
+    }
+
+
+def test_refundctl_pure_builds_the_same_wheel_without_extension_modules(wheels: dict[str, Path]) -> None:
+    compiled, pure = wheels["compiled"], wheels["pure"]
+    assert f"-cp3{sys.version_info.minor}-" in compiled.name  # a wheel for this Python and platform
+    assert pure.name.endswith("-py3-none-any.whl")
+    compiled_files = set(zipfile.ZipFile(compiled).namelist())
+    pure_files = set(zipfile.ZipFile(pure).namelist())
+    extensions = {name for name in compiled_files if name.endswith(".so")}
+    assert f"refundctl/engine/core{sysconfig.get_config_var('EXT_SUFFIX')}" in extensions
+    assert not {name for name in pure_files if name.endswith(".so")}
+    assert {n for n in compiled_files - extensions if ".dist-info/" not in n} == {
+        n for n in pure_files if ".dist-info/" not in n
+    }
+
+
+@pytest.fixture(scope="module")
+def mixed_orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few thousand generated orders, the examples, and the fast path's hostile records (many of them bad):
+    each hostile record with an id of its own, unless its id is what the variant changed."""
+    rng = random.Random(20261129)
+    bases = (RICH_FLIGHT, RICH_HOTEL, flight(), hotel())
+    hostile = [*(v for base in bases for v in variants(base)),
+               *(combined(rng, rng.choice(bases), rng.randint(1, 3)) for _ in range(1000))]  # fmt: skip
+    lines = [json.dumps(record) for record in hostile]
+    for n, record in enumerate(hostile):
+        if isinstance(record, dict) and record.get("id") in (RICH_FLIGHT["id"], RICH_HOTEL["id"]):
+            lines[n] = json.dumps({**record, "id": f"{record['id']}-{n}"})
+    generated = subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "3000"], check=True,
+                               capture_output=True, text=True).stdout  # fmt: skip
+    examples = [(EXAMPLES / name).read_text() for name in ("orders.jsonl", "orders-overrides.jsonl")]
+    path = tmp_path_factory.mktemp("mixed") / "orders.jsonl"
+    path.write_text("".join([generated, *examples, *(line + "\n" for line in lines)]))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("as_of", "output", "jobs"),
+    [("2026-11-25T12:00:00Z", "jsonl", "2"), ("2026-12-20T00:00:00+08:00", "jsonl", "1"),
+     ("2026-11-25T12:00:00Z", "csv", "1"), ("2026-12-20T00:00:00+08:00", "csv", "2")],
+)  # fmt: skip
+def test_the_compiled_install_decides_as_the_checkout_does(
+    installed: Path, mixed_orders: Path, tmp_path: Path, as_of: str, output: str, jobs: str
+) -> None:
+    """Byte for byte: stdout, stderr, exit code and the error report, on good, hostile and bad records,
+    in one process and with workers (compiled objects pickled between them)."""
+    outcomes = []
+    for name, bin_dir in (("compiled", installed), ("pure", Path(sys.executable).parent)):
+        cwd = tmp_path / name
+        cwd.mkdir()
+        args = ["check", str(mixed_orders), "--as-of", as_of, "-o", output, "-j", jobs, "--keep-going",
+                "--error-report", "errors.jsonl"]  # fmt: skip
+        result = run(bin_dir, cwd, *args)
+        outcomes.append((result.returncode, result.stdout, result.stderr, (cwd / "errors.jsonl").read_text()))
+    compiled, pure = outcomes
+    assert compiled[0] == pure[0] == 2  # bad records among them
+    assert len(pure[1].splitlines()) > 3000
+    assert len(pure[3].splitlines()) > 3000
+    assert compiled == pure
+
+
+def test_a_bad_record_stops_the_compiled_install_as_it_stops_the_checkout(installed: Path, mixed_orders: Path,
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    outcomes = [run(bin_dir, tmp_path, "check", str(mixed_orders), "--as-of", AS_OF, "-o", "jsonl")
+                for bin_dir in (installed, Path(sys.executable).parent)]  # fmt: skip
+    compiled, pure = ((r.returncode, r.stdout, r.stderr) for r in outcomes)
+    assert pure[0] == 2 and "bad record" in pure[2]
+    assert compiled == pure
