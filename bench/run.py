@@ -19,7 +19,8 @@ sys.path.insert(0, str(HERE))
 # (module in bench/, title, measure() arguments for --tiny); each has measure(**kwargs) -> dict
 SUITES: list[tuple[str, str, dict[str, Any]]] = [
     ("help_bench", "refundctl --help (aim: under 0.3 s)", {"runs": 2}),
-    ("check_bench", "check -o jsonl vs a plain JSON loop", {"count": 400, "tax_lines": 2_000}),
+    ("check_bench", "check -o jsonl vs a plain JSON loop (compiled install; pure beside it)",
+     {"count": 400, "tax_lines": 2_000, "compiled": False}),
     ("sandbox_capacity", "sandbox capacity (plain aiohttp client, 32 connections)",
      {"seconds": 0.2, "order_count": 2_000}),
     ("submit_bench", "submit vs a plain aiohttp script; rate-limited run",
