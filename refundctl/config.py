@@ -235,9 +235,9 @@ def _targets(profile: Fields) -> tuple[TargetConfig, ...]:
         if len(given) != 1:
             what = "not both" if given else "where the token is (never the token itself)"
             profile.problems.append(Issue(target.at("token_env"), f"expected token_env or token_file: {what}"))
-        api = target.get("api", text, required=False)  # required ones are reported missing by ``fields``
+        api = target.get("api", text, "", required=False)  # required ones are reported missing by ``fields``
         adapter = target.get("adapter", choice(ADAPTER_NAMES), DEFAULT_ADAPTER, required=False)
-        rate = target.get("rate", _rate, required=False)
+        rate = target.get("rate", _rate, 0.0, required=False)
         concurrency = target.get("concurrency", positive, DEFAULT_CONCURRENCY, required=False)
         if len(profile.problems) == before:
             out.append(TargetConfig(name, suppliers, api, adapter, token_env, token_file, rate, concurrency))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar, overload
 
 from refundctl.errors import shown
 from refundctl.money import minor_unit, parse_amount
@@ -152,18 +152,28 @@ class Fields:
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def get(self, key: str, convert: Callable[[Any], T], default: T | None = None, *, required: bool = True) -> T:
-        """The converted value; on a problem, records it and returns ``default`` (type-unsafe only then)."""
+    # Without a default, a value that is absent or has a problem is None, and its type says so: compiled
+    # with mypyc (setup.py), a None where the type says otherwise is a TypeError, not a silent pass.
+    @overload
+    def get(self, key: str, convert: Callable[[Any], T], default: T, *, required: bool = True) -> T: ...
+    @overload
+    def get(
+        self, key: str, convert: Callable[[Any], T], default: None = None, *, required: bool = True
+    ) -> T | None: ...
+    def get(
+        self, key: str, convert: Callable[[Any], T], default: T | None = None, *, required: bool = True
+    ) -> T | None:
+        """The converted value; on a problem, records it and returns ``default``."""
         value = self.data.get(key)
         if value is None:
             if required:
                 self.problems.append(Issue(self.at(key), self.words.missing))
-            return default  # type: ignore[return-value]
+            return default
         try:
             return convert(value)
         except (ValueError, TypeError) as exc:
             self.problems.append(Issue(self.at(key), str(exc)))
-            return default  # type: ignore[return-value]
+            return default
 
     def items(self, key: str, convert: Callable[[Any, str], T], *, required: bool = False) -> tuple[T, ...]:
         """A list field, each element converted with its own path (``key[i]``); kept only without a problem."""

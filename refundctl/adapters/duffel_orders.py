@@ -51,7 +51,7 @@ class Node(Fields):
         super().__init__(data, path, None, FIRST, words=DUFFEL)
 
     def text(self, key: str) -> str:
-        return self.get(key, text)
+        return self.get(key, text, "")  # the defaults here: never, a problem raises first (FIRST)
 
     def node(self, key: str) -> Node:
         return Node(self.data.get(key), self.at(key))
@@ -61,7 +61,7 @@ class Node(Fields):
         return list(self.items(key, Node)) if self.data.get(key) else []
 
     def amount(self, key: str, currency: str) -> Decimal:
-        return self.get(key, amount_in(currency))
+        return self.get(key, amount_in(currency), Decimal(0))
 
 
 def local_instant(local: str, zone: str) -> datetime:
@@ -83,7 +83,7 @@ def local_instant(local: str, zone: str) -> datetime:
 
 def _airport_time(segment: Node, time_key: str, airport_key: str) -> str:
     zone = segment.node(airport_key).text("time_zone")
-    return segment.get(time_key, lambda v: local_instant(text(v), zone)).isoformat()
+    return segment.get(time_key, lambda v: local_instant(text(v), zone), datetime.min).isoformat()
 
 
 def _same_currency(node: Node, key: str, currency: str) -> None:
@@ -177,7 +177,7 @@ def refund_condition(data: object) -> tuple[bool, str | None, str | None] | None
     if condition is None:
         return None
     node = Node(condition, f"data.conditions.{RULE_ID}")
-    allowed = node.get("allowed", boolean)
+    allowed = node.get("allowed", boolean, False)
     amount = node.data.get("penalty_amount", node.data.get("fee_amount"))
     currency = node.data.get("penalty_currency", node.data.get("fee_currency"))
     if amount is not None and not isinstance(amount, str):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Container, Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -33,6 +33,9 @@ from refundctl.orders.model import (
 from refundctl.validate import Fields, Issue, boolean, count, day, instant, positive, text
 
 T = TypeVar("T")
+# A required time that could not be read: the record is reported and discarded, but it is still built so
+# that every other problem is found (a compiled model refuses None for a time); checks across fields skip it.
+UNREAD = datetime.min.replace(tzinfo=UTC)
 PAYMENT_REFERENCE = re.compile(r"(pi|ch)_[A-Za-z0-9_]{1,250}")
 COMMON = {
     "id", "kind", "supplier", "currency", "booked_at", "channel", "payment_method",
@@ -117,7 +120,7 @@ def parse_order(data: object) -> tuple[Order | None, list[Issue]]:
         id=f.get("id", text, ""),
         supplier=f.get("supplier", text, ""),
         currency=cur,
-        booked_at=f.get("booked_at", instant),
+        booked_at=f.get("booked_at", instant, UNREAD),
         channel=f.get("channel", text, ""),
         payment_method=f.get("payment_method", text, ""),
         traveler_tags=f.items("traveler_tags", lambda v, p: tags(v, p, problems)),
@@ -188,8 +191,8 @@ def _flight(
             destination=s.get("to", airport_code, ""),
             carrier=s.get("carrier", text, ""),
             flight=s.get("flight", text, ""),
-            departs_at=s.get("departs_at", instant),
-            arrives_at=s.get("arrives_at", instant),
+            departs_at=s.get("departs_at", instant, UNREAD),
+            arrives_at=s.get("arrives_at", instant, UNREAD),
             status=status,
             base=s.get("base", amount, required=False),
             changed_departs_at=s.get("changed_departs_at", instant, required=changed),
@@ -207,7 +210,7 @@ def _flight(
 
     def rerouting(value: Any) -> Rerouting:
         r = Fields(value, "rerouting", {"departs_at", "arrives_at"}, problems)
-        return Rerouting(r.get("departs_at", instant), r.get("arrives_at", instant))
+        return Rerouting(r.get("departs_at", instant, UNREAD), r.get("arrives_at", instant, UNREAD))
 
     segments = f.items("segments", segment, required=True)
     if not segments and "segments" in f.data and not problems:
@@ -232,28 +235,31 @@ def _flight(
 # the fast path (``orders.fast``), which accepts a record only when they find nothing.
 
 
-def _reversed(departs: datetime | None, arrives: datetime | None) -> bool:
-    return bool(departs and arrives and arrives < departs)
+def _before(later: datetime | None, earlier: datetime | None) -> bool:
+    """``later`` is before ``earlier``, both given and read (a time that is not has its own problem)."""
+    return (
+        later is not None and earlier is not None and later is not UNREAD and earlier is not UNREAD and later < earlier
+    )
 
 
 def checked_segment(seg: Segment, given: Container[str]) -> Iterator[Issue]:
     """A segment's problems across its fields (paths within the segment); ``given``: the keys it has."""
-    if _reversed(seg.departs_at, seg.arrives_at):
+    if _before(seg.arrives_at, seg.departs_at):
         yield Issue("arrives_at", "expected arrival at or after departure")
     for key in ("actual_departs_at", "actual_arrives_at"):
         if key in given and seg.status != "flown":
             yield Issue(key, f"only a flown segment has {key}, this one is {seg.status!r}")
-    if _reversed(seg.actual_departs_at, seg.actual_arrives_at):
+    if _before(seg.actual_arrives_at, seg.actual_departs_at):
         yield Issue("actual_arrives_at", "expected arrival at or after departure")
 
 
 def checked_flight(order: FlightOrder) -> Iterator[Issue]:
     """A flight's problems across its fields, beyond those of each segment."""
     offered = order.rerouting
-    if offered is not None and _reversed(offered.departs_at, offered.arrives_at):
+    if offered is not None and _before(offered.arrives_at, offered.departs_at):
         yield Issue("rerouting.arrives_at", "expected arrival at or after departure")
     booked, requested = order.common.booked_at, order.refund_requested_at
-    if requested and booked and requested < booked:
+    if _before(requested, booked):
         # Deadlines run from the request: one before the booking is a typo, never a deadline.
         yield Issue("refund_requested_at", "expected a time at or after booked_at")
 
@@ -281,7 +287,7 @@ def _hotel(
     if mismatch:
         problems.append(Issue(s.at("nightly"), mismatch))
     stay = Stay(
-        check_in=s.get("check_in", day),
+        check_in=s.get("check_in", day, date.min),  # date.min: not read, and reported
         nights=nights,
         rooms=s.get("rooms", stay_count, 1),
         timezone=s.get("timezone", zone, "UTC"),

@@ -110,7 +110,7 @@ class SandboxApi:
 
     async def create_quote(self, request: Request) -> Response:
         body = await body_fields(request, QUOTE_FIELDS)
-        order = self._order(body.get("order_id", string))
+        order = self._order(body.get("order_id", string, ""))  # a problem raises first
         await self.faults.delay()
         now = self.clock()
         amount, currency = self._offer(order, now)
@@ -137,12 +137,12 @@ class SandboxApi:
         if len(key) > MAX_KEY:
             raise ApiProblem(400, "invalid_request", f"Idempotency-Key: at most {MAX_KEY} characters")
         fields = await body_fields(request, REFUND_FIELDS)
-        order_id = fields.get("order_id", string)
-        currency = fields.get("currency", string)
+        order_id = fields.get("order_id", string, "")  # the defaults: never, a problem raises first
+        currency = fields.get("currency", string, "")
         quote_id = fields.get("quote_id", string, required=False)
         reason = fields.get("reason", string, required=False)
         waivers: list[str] = fields.get("waivers", _strings, [], required=False)
-        amount = fields.get("amount", _decimal_string)
+        amount = fields.get("amount", _decimal_string, "")
         body = fields.data
 
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

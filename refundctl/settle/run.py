@@ -43,8 +43,8 @@ def _payment(data: Any, source: str, line: int, problems: list[Problem]) -> Hand
     """A record's fields, or None with its problems located (``file:line: field: expected ...``)."""
     issues: list[Issue] = []
     fields = Fields(data, "", frozenset(FIELDS), issues, required=frozenset(FIELDS))
-    order_id = fields.get("order_id", text, required=False)
-    reference = fields.get("reference", text, required=False)
+    order_id = fields.get("order_id", text, "", required=False)  # both required: missing is reported above
+    reference = fields.get("reference", text, "", required=False)
     problems += [Problem(source, line, issue.path, issue.message) for issue in issues]
     return None if issues else HandPayment(order_id, reference, source, line)
 
