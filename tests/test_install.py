@@ -37,7 +37,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("install")]  # a real wh
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def wheels(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Path]:
+    if worker_id != "master":  # under xdist one worker runs this module (--dist loadgroup): a second builds again
+        claim = tmp_path_factory.getbasetemp().parent / "install-group-worker"  # this session's, for every worker
+        try:
+            with claim.open("x") as mine:  # created here or already there, atomically
+                mine.write(worker_id)
+        except FileExistsError:
+            if claim.read_text() != worker_id:
+                pytest.fail(f"the install tests run on {worker_id} and another worker: is --dist loadgroup broken?")
     return build_wheels(tmp_path_factory.mktemp("wheels"), "compiled", "pure")
 
 
