@@ -4,7 +4,9 @@ Reading and duplicate detection stay in the calling process, since they are
 sequential by nature; decoding, validation, the decision and the encoding of each
 output row are independent per record, so with ``jobs > 1`` they run in a pool
 of processes, chunk by chunk, and come back in input order (``imap``). The
-output is byte-identical whatever ``jobs`` is.
+output is byte-identical whatever ``jobs`` is: both paths decide a chunk with
+:func:`decide_chunk` and hand back one :class:`Chunk`, so that the calling process
+does its work per chunk, not per record.
 """
 
 from __future__ import annotations
@@ -12,41 +14,48 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import accumulate
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from refundctl.engine import Decision, decide
+from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import Problem
 from refundctl.orders.dedup import Dedup, chunks
 from refundctl.orders.raw import RawItem
 from refundctl.orders.reader import iter_raw, to_record
 from refundctl.orders.shards import Shard
-from refundctl.output import Encoded
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import load_policies
 
-RowMaker = Callable[[Decision], Any]
+# A decision's output row: a mapping (json, table), or its line already encoded (jsonl, csv).
+RowMaker = Callable[[Decision], "dict[str, Any] | str"]
 
 
-class Result(NamedTuple):
-    """One input record's fate: a decision (summarised, with its output row) or problems.
+class Chunk(NamedTuple):
+    """The records of one chunk of one input, decided: a few objects for the whole chunk.
 
-    A named tuple: one crosses the process boundary per record, and tuples pickle fastest.
+    A named tuple of plain values (a tuple pickles fastest): it crosses from a worker to
+    the calling process once per chunk. The good records' rows come as one text (jsonl,
+    csv) or as mappings (json, table); the rest is what duplicate detection and the tally
+    need. ``ends`` and ``facts`` are only read when a duplicate must be cut out.
     """
 
     source: str
-    line: int
-    order_id: str | None
-    problems: list[Problem]
-    outcome: str = ""
-    currency: str = ""
-    refund: Decimal = Decimal(0)
-    row: Any = None
+    text: str  # the good records' encoded rows, joined (jsonl, csv)
+    rows: list[dict[str, Any]]  # or their rows as mappings (json, table)
+    ends: list[int]  # where each good record's row ends in ``text``
+    ids: list[str]  # the good records' order ids
+    lines: list[int]  # and lines
+    facts: str  # per good record a line "outcome currency refund" (none of them holds a space)
+    counts: dict[str, int]  # good records per outcome
+    totals: dict[str, str]  # refundable now, per currency (Decimal as text)
+    bad: list[tuple[int, list[Problem]]]  # each bad record: how many good records come before it, its problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +102,9 @@ def _collector_tuned() -> Iterator[None]:
         gc.set_threshold(*threshold)
 
 
-# A Result as it crosses from a worker to the parent: a plain tuple of plain values (the refund
-# as its string, the row as str plus whether it was Encoded) pickles an order of magnitude
-# faster than the named tuple with a Decimal and a str subclass in it.
-Packed = tuple[str, int, str | None, list[Problem], str, str, str, Any, bool]
-
-
-def _decide_chunk(items: list[tuple[Any, ...]]) -> list[Packed]:
+def _decide_in_worker(items: list[tuple[Any, ...]]) -> Chunk:
     assert _worker is not None
-    return [_pack(result) for result in _decide_chunk_with([RawItem(*item) for item in items], *_worker)]
+    return decide_chunk([RawItem(*item) for item in items], *_worker)
 
 
 def _plain(chunk: list[RawItem]) -> list[tuple[Any, ...]]:
@@ -109,63 +112,106 @@ def _plain(chunk: list[RawItem]) -> list[tuple[Any, ...]]:
     return [tuple(item) for item in chunk]
 
 
-def _pack(r: Result) -> Packed:
-    encoded = isinstance(r.row, Encoded)
-    return (r.source, r.line, r.order_id, r.problems, r.outcome, r.currency, str(r.refund),
-            str(r.row) if encoded else r.row, encoded)  # fmt: skip
-
-
-def _unpack(batch: list[Packed]) -> list[Result]:
-    return [
-        Result(source, line, order_id, problems, outcome, currency, Decimal(refund), Encoded(row) if encoded else row)
-        for source, line, order_id, problems, outcome, currency, refund, row, encoded in batch
-    ]
-
-
-def _decide_chunk_with(items: list[RawItem], policies: PolicySet, job: Job) -> list[Result]:
+def decide_chunk(items: list[RawItem], policies: PolicySet, job: Job) -> Chunk:
+    """Decide the records of one chunk (all from one input), in order."""
     if job.shard is not None:  # here, in the worker: picking decodes each JSON record
         items = list(job.shard.select(items))
-    return [_decide_one(item, policies, job) for item in items]
+    parts: list[str] = []
+    rows: list[dict[str, Any]] = []
+    ends: list[int] = []
+    ids: list[str] = []
+    lines: list[int] = []
+    facts: list[str] = []
+    counts: dict[str, int] = {}
+    totals: dict[str, Decimal] = {}
+    bad: list[tuple[int, list[Problem]]] = []
+    size = 0
+    for item in items:
+        record = to_record(item)
+        if record.order is None:
+            bad.append((len(ids), record.problems))
+            continue
+        decision = decide(record.order, policies, job.as_of)
+        row = job.make_row(decision)
+        if isinstance(row, str):
+            parts.append(row)
+            size += len(row)
+            ends.append(size)
+        else:
+            rows.append(row)
+        ids.append(record.order.id)
+        lines.append(record.line)
+        outcome, currency, refund = decision.outcome, decision.currency, decision.refund
+        facts.append(f"{outcome} {currency} {refund}")
+        _count(counts, totals, outcome, currency, refund)
+    source = items[0].source if items else ""
+    totals_text = {currency: str(total) for currency, total in totals.items()}
+    return Chunk(source, "".join(parts), rows, ends, ids, lines, "\n".join(facts), counts, totals_text, bad)
 
 
-def _decide_one(item: RawItem, policies: PolicySet, job: Job) -> Result:
-    record = to_record(item)
-    if record.order is None:
-        return Result(record.source, record.line, None, record.problems)
-    decision = decide(record.order, policies, job.as_of)
-    return Result(
-        record.source,
-        record.line,
-        record.order.id,
-        [],
-        decision.outcome,
-        decision.currency,
-        decision.refund,
-        job.make_row(decision),
-    )
+def _input_chunks(paths: Sequence[str]) -> Iterator[list[RawItem]]:
+    """Every input's records in chunks; a chunk holds records of one input only."""
+    for path in paths:
+        yield from chunks(iter_raw([path]))
 
 
-def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 1) -> Iterator[Result]:
-    """Every record of ``paths`` decided, in input order; duplicates become problems."""
+def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 1) -> Iterator[Chunk]:
+    """Every record of ``paths`` decided, chunk by chunk in input order; duplicates become bad records."""
     global _worker  # noqa: PLW0603 - handed to forked workers, so that they need not load the policies again
     dedup = Dedup()
     try:
         with _collector_tuned():
             if jobs <= 1:
-                batches = (_decide_chunk_with(chunk, policies, job) for chunk in chunks(iter_raw(paths)))
-                yield from _dedup(batches, dedup)
+                for items in _input_chunks(paths):
+                    yield _without_duplicates(decide_chunk(items, policies, job), dedup)
                 return
             _worker = (policies, job)
             with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(job,)) as pool:
-                tasks = map(_plain, chunks(iter_raw(paths)))
-                yield from _dedup(map(_unpack, pool.imap(_decide_chunk, tasks)), dedup)
+                for chunk in pool.imap(_decide_in_worker, map(_plain, _input_chunks(paths))):
+                    yield _without_duplicates(chunk, dedup)
     finally:
         _worker = None
         dedup.close()
 
 
-def _dedup(batches: Iterable[list[Result]], dedup: Dedup) -> Iterator[Result]:
-    for batch in batches:
-        problems = dedup.duplicates([(r.order_id, r.source, r.line) for r in batch])
-        for result, problem in zip(batch, problems, strict=True):
-            yield result if problem is None else Result(result.source, result.line, None, [problem])
+def _without_duplicates(chunk: Chunk, dedup: Dedup) -> Chunk:
+    """``chunk`` with each record whose id was seen before turned from a good record into a bad one."""
+    found = dedup.first_seen(chunk.source, chunk.ids, chunk.lines)
+    return _cut(chunk, found) if found else chunk
+
+
+def _cut(chunk: Chunk, duplicates: list[tuple[int, Problem]]) -> Chunk:
+    """Rare: take the duplicates' rows out of ``chunk`` and out of its tally, and list them among the bad records."""
+    cut = {index for index, _ in duplicates}
+    keep = [index for index in range(len(chunk.ids)) if index not in cut]
+    starts = [0, *chunk.ends]
+    parts = [chunk.text[starts[index] : starts[index + 1]] for index in keep] if chunk.text else []
+    every = chunk.facts.split("\n")
+    facts = [every[index] for index in keep]
+    counts: dict[str, int] = {}
+    totals: dict[str, Decimal] = {}
+    for fact in facts:
+        outcome, currency, refund = fact.split(" ")
+        _count(counts, totals, outcome, currency, Decimal(refund))
+    # In input order: a bad record that k good records precede comes before good record k.
+    merged = sorted([((before, 0), problems) for before, problems in chunk.bad]
+                    + [((index, 1), [problem]) for index, problem in duplicates], key=lambda entry: entry[0])  # fmt: skip
+    return Chunk(
+        chunk.source,
+        "".join(parts),
+        [chunk.rows[index] for index in keep] if chunk.rows else [],
+        list(accumulate(len(part) for part in parts)),
+        [chunk.ids[index] for index in keep],
+        [chunk.lines[index] for index in keep],
+        "\n".join(facts),
+        counts,
+        {currency: str(total) for currency, total in totals.items()},
+        [(sum(1 for index in keep if index < at), problems) for (at, _), problems in merged],
+    )
+
+
+def _count(counts: dict[str, int], totals: dict[str, Decimal], outcome: str, currency: str, refund: Decimal) -> None:
+    """One good record in a chunk's tally."""
+    counts[outcome] = counts.get(outcome, 0) + 1
+    if outcome in SUBMITTABLE:  # needs_evidence amounts are not refundable yet
+        totals[currency] = totals.get(currency, Decimal(0)) + refund

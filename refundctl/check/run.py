@@ -16,10 +16,9 @@ from typing import Any, TextIO
 
 from refundctl.check.batch import Job, decide_records
 from refundctl.engine import Decision
-from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import InputError, OrderError, Problem
 from refundctl.orders.shards import Shard
-from refundctl.output import Encoded, dumps, encode, render
+from refundctl.output import dumps, encode, render
 from refundctl.policy.loader import load_policies
 
 TABLE_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "penalty", "non_refundable",
@@ -29,7 +28,6 @@ CSV_COLUMNS = ("order_id", "kind", "outcome", "currency", "paid", "refund", "pen
                "due_by_provisional", "compensation", "compensation_currency", "next_change_at", "next_change_refund",
                "rules")  # fmt: skip
 SPOOL_BYTES = 8 << 20
-LINES_PER_WRITE = 256  # rows come every few microseconds: a write per row would cost more than the row
 CHARGES = ("base", "rooms", "all")
 DEFAULT_JOBS = min(os.cpu_count() or 1, 8)
 
@@ -44,7 +42,7 @@ class Tally:
     stopped: bool = False  # the reader closed the output before every record was decided
 
 
-def check_row(decision: Decision, fmt_name: str, columns: Sequence[str]) -> dict[str, Any] | Encoded:
+def check_row(decision: Decision, fmt_name: str, columns: Sequence[str]) -> dict[str, Any] | str:
     """The output row of one decision; streaming formats come back encoded (in the worker)."""
     row = flat_row(decision, fmt_name)
     return encode(row, fmt_name, columns) if fmt_name in ("jsonl", "csv") else row
@@ -88,7 +86,7 @@ def run_check(
     shard: Shard | None = None,
     on_problem: Callable[[Problem], None] = lambda problem: None,
     stop: Callable[[], bool] = lambda: False,
-    on_record: Callable[[bool], None] = lambda bad: None,
+    on_records: Callable[[int, int], None] = lambda records, bad: None,
 ) -> Tally:
     """Decide every record of ``orders`` and render the rows to ``out``.
 
@@ -96,36 +94,39 @@ def run_check(
     lists them all); with it the good ones are rendered, and each bad one goes to ``on_problem``.
     With ``shard``, only that shard's records are decided (and reported when bad).
     Once ``stop()`` is true (nobody reads the output any more) the rest is not decided.
-    ``on_record(bad)`` follows every record (a progress meter).
+    ``on_records(records, bad)`` follows every chunk of records (a progress meter).
     """
     policies = load_policies(policy_dir)
     tally = Tally()
     columns = TABLE_COLUMNS if fmt_name == "table" else CSV_COLUMNS
     job = Job(policy_dir, as_of, partial(check_row, fmt_name=fmt_name, columns=columns), shard)
 
-    def rows() -> Iterator[dict[str, Any] | Encoded]:
-        for result in decide_records(list(orders), job, policies, jobs):
+    # Per chunk, not per record: with workers deciding, this process's time per record bounds the run.
+    def rows() -> Iterator[dict[str, Any] | str]:
+        for chunk in decide_records(list(orders), job, policies, jobs):
             if stop():  # `| head` has read enough: deciding the rest would be wasted
                 tally.stopped = True
                 return
-            on_record(result.order_id is None)
-            if result.order_id is None:
-                tally.problems.extend(result.problems)
+            on_records(len(chunk.ids) + len(chunk.bad), len(chunk.bad))
+            for _, problems in chunk.bad:
+                tally.problems.extend(problems)
                 if keep_going:
-                    for problem in result.problems:
+                    for problem in problems:
                         on_problem(problem)
-                continue
-            tally.counts[result.outcome] += 1
-            if result.outcome in SUBMITTABLE:  # needs_evidence amounts are not refundable yet
-                tally.totals[result.currency] = tally.totals.get(result.currency, Decimal(0)) + result.refund
-            yield result.row
+            tally.counts.update(chunk.counts)
+            for currency, total in chunk.totals.items():
+                tally.totals[currency] = tally.totals.get(currency, Decimal(0)) + Decimal(total)
+            if chunk.text:
+                yield chunk.text
+            else:
+                yield from chunk.rows
 
     if keep_going:
-        render(rows(), fmt_name, out, columns=columns, lines_per_write=LINES_PER_WRITE)
+        render(rows(), fmt_name, out, columns=columns)
     else:
         # Nothing reaches the output unless every record is good: spool, then copy.
         with tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8") as spool:
-            render(rows(), fmt_name, spool, columns=columns, lines_per_write=LINES_PER_WRITE)  # type: ignore[arg-type]
+            render(rows(), fmt_name, spool, columns=columns)  # type: ignore[arg-type]
             if tally.problems:
                 raise OrderError(tally.problems)
             spool.seek(0)

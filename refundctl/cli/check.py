@@ -83,7 +83,7 @@ def check(
         shard=shard,
         on_problem=lambda problem: click.echo(f"refundctl: bad record: {problem}", err=True),
         stop=stdout_closed,
-        on_record=lambda bad: progress.tick(failed=bad),
+        on_records=lambda records, bad: progress.tick(records, failed=bad),
     )
     progress.close()
     _summary(tally.counts, tally.totals)

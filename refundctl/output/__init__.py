@@ -2,7 +2,8 @@
 
 ``-o table`` is for people and may change; ``json``, ``jsonl`` and ``csv`` are the
 stable contract. Rows are plain mappings whose values are JSON-ready (amounts are
-already strings). ``jsonl`` and ``csv`` stream row by row; ``json`` streams one array;
+already strings), or for ``jsonl`` and ``csv`` text already encoded by :func:`encode`
+(one row or many). ``jsonl`` and ``csv`` stream row by row; ``json`` streams one array;
 ``table`` collects the rows, since column widths need them all. ``csv`` cells that a
 spreadsheet would run as formulas are neutralised; ``json`` and ``jsonl`` stay exact.
 """
@@ -61,14 +62,10 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
-class Encoded(str):
-    """A row already encoded as one line of ``jsonl`` or ``csv`` (by :func:`encode`)."""
-
-
-def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> Encoded:
+def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> str:
     """One row as its ``jsonl`` or ``csv`` line, so workers can encode rows in parallel."""
     if fmt == "jsonl":  # dumps' JSON, its newline added by orjson (no copy of the line to add it)
-        return Encoded(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE).decode())
+        return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE).decode()
     buffer = io.StringIO()
     cells = [_csv_cell(row.get(c)) for c in columns]
     # The csv module quotes a cell holding "\n" but not one holding a lone "\r", which readers
@@ -77,40 +74,30 @@ def encode(row: Mapping[str, Any], fmt: str, columns: Sequence[str]) -> Encoded:
         csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(cells)
     else:
         csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return Encoded(buffer.getvalue())
+    return buffer.getvalue()
 
 
 def render(
-    rows: Iterable[Mapping[str, Any] | Encoded],
+    rows: Iterable[Mapping[str, Any] | str],
     fmt: str,
     out: TextIO,
     *,
     columns: Sequence[str],
-    lines_per_write: int = 1,
 ) -> int:
-    """Write ``rows`` to ``out`` as ``fmt``; returns the number of rows written.
+    """Write ``rows`` to ``out`` as ``fmt``; returns the number of rows (or encoded texts) written.
 
     ``columns`` picks and orders the fields of ``table`` and ``csv``; ``json`` and
-    ``jsonl`` carry every field of each row. ``jsonl`` and ``csv`` rows may come
-    already :func:`encode`-d, and are written ``lines_per_write`` at a time: a bulk run
-    whose rows come fast saves a write per line, while rows that come slowly (an API's
-    answers) are best written as they come.
+    ``jsonl`` carry every field of each row. ``jsonl`` and ``csv`` rows are written as
+    they come (rows from an API come slowly); a bulk run whose rows come fast passes
+    them already :func:`encode`-d and joined, many rows in one text and one write.
     """
     count = 0
     if fmt in ("jsonl", "csv"):
         if fmt == "csv":
             out.write(encode(dict(zip(columns, columns, strict=True)), fmt, columns))
-        lines: list[str] = []
-        try:
-            for row in rows:
-                lines.append(row if isinstance(row, Encoded) else encode(row, fmt, columns))
-                count += 1
-                if len(lines) >= lines_per_write:
-                    out.write("".join(lines))
-                    lines.clear()
-        finally:
-            if lines:  # what was decided before a stop or an error is written too
-                out.write("".join(lines))
+        for row in rows:
+            out.write(row if isinstance(row, str) else encode(row, fmt, columns))
+            count += 1
     elif fmt == "json":
         out.write("[")
         for row in rows:
@@ -120,7 +107,7 @@ def render(
             count += 1
         out.write("\n]\n" if count else "]\n")
     elif fmt == "table":
-        table = [[_table_cell(row.get(c)) for c in columns] for row in rows if not isinstance(row, Encoded)]
+        table = [[_table_cell(row.get(c)) for c in columns] for row in rows if not isinstance(row, str)]
         count = len(table)
         if table:
             out.write(tabulate(table, headers=list(columns), tablefmt="simple", disable_numparse=True))

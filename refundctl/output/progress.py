@@ -35,13 +35,14 @@ class Progress:
         self._start = time.monotonic()
         self._drawn = 0.0
 
-    def tick(self, *, failed: bool = False) -> None:
-        self.done += 1
+    def tick(self, done: int = 1, *, failed: int = 0) -> None:
+        """``done`` more done (some of them ``failed``: a bool counts as 0 or 1)."""
+        self.done += done
         self.failed += failed
         if not self._enabled:
             return
         now = time.monotonic()
-        last = self.done == self.total
+        last = self.total is not None and self.done >= self.total
         if now - max(self._drawn, self._start) >= self._interval or (last and self._drawn):
             self._drawn = now
             self._draw(now)
