@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate
 from datetime import datetime
 from decimal import Decimal
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -226,8 +226,9 @@ def _cut(chunk: Chunk, duplicates: list[tuple[int, Problem]]) -> Chunk:
         outcome, currency, refund = fact.split(" ")
         _count(counts, totals, outcome, currency, Decimal(refund))
     # In input order: a bad record that k good records precede comes before good record k.
-    merged = sorted([((before, 0), problems) for before, problems in chunk.bad]
-                    + [((index, 1), [problem]) for index, problem in duplicates], key=lambda entry: entry[0])  # fmt: skip
+    merged = [((before, 0), problems) for before, problems in chunk.bad]
+    merged += [((index, 1), [problem]) for index, problem in duplicates]
+    merged.sort(key=lambda entry: entry[0])
     return Chunk(
         chunk.source,
         "".join(parts),

@@ -26,7 +26,7 @@ class Dedup:
     def __init__(self) -> None:
         self._db = sqlite3.connect("", isolation_level=None)  # "": temporary, deleted on close
         self._db.executescript(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;"  # MEMORY: a refused batch rolls back
             "CREATE TABLE seen (id TEXT PRIMARY KEY, source INTEGER NOT NULL, line INTEGER NOT NULL) WITHOUT ROWID;"
         )
         self._sources: list[str] = []
@@ -49,7 +49,9 @@ class Dedup:
         if len(set(ids)) == len(ids):
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(f"INSERT INTO seen VALUES (?, {self._source(source)}, ?)", zip(ids, lines))
+                self._db.executemany(
+                    f"INSERT INTO seen VALUES (?, {self._source(source)}, ?)", zip(ids, lines, strict=True)
+                )
             except sqlite3.IntegrityError:
                 self._db.execute("ROLLBACK")
             else:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from refundctl.check import run_check
 from refundctl.cli.main import cli
+from refundctl.orders.dedup import CHUNK
 from tests.support.builders import flight, hotel, write_jsonl
 
 AS_OF = "2026-11-25T12:00:00Z"
+AS_OF_TIME = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 def _orders(count: int) -> list[dict[str, object]]:
@@ -51,3 +58,86 @@ def test_bad_records_keep_their_lines_with_workers(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert len(result.stdout.splitlines()) == 299
     assert f"{path}:300: invalid JSON" in result.stderr
+
+
+def _check(paths: list[Path], jobs: int, *more: str) -> Any:
+    args = ["check", *map(str, paths), "--as-of", AS_OF, "-o", "jsonl", "--jobs", str(jobs), *more]
+    return CliRunner().invoke(cli, args)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_duplicates_within_and_across_chunks_and_files_are_cut_out_with_their_tally(tmp_path: Path, jobs: int) -> None:
+    orders = _orders(600)
+    unique = write_jsonl(tmp_path / "unique.jsonl", orders)
+    twice = [*orders[:3], flight(id="H-0"), *orders[3:]]  # line 4 repeats line 1, in the same chunk
+    # Line 602 repeats line 3 (the first chunk) as a hotel paid in USD: its refund must not count.
+    twice += [hotel(id="F-1"), hotel(id="F-3", currency="USD")]
+    path = write_jsonl(tmp_path / "orders.jsonl", twice)
+    other = write_jsonl(tmp_path / "other.jsonl", [flight(id="H-2")])
+    report = tmp_path / "errors.jsonl"
+    result = _check([path, other], jobs, "--keep-going", "--error-report", str(report))
+    expected = _check([unique], 1)
+    assert result.exit_code == 2
+    assert result.stdout == expected.stdout  # the first of each id decided, in input order, the rest cut out
+    assert result.stderr.splitlines() == [
+        f"refundctl: bad record: {path}:4: id: duplicate order id 'H-0' (first at {path}:1)",
+        f"refundctl: bad record: {path}:602: id: duplicate order id 'F-1' (first at {path}:2)",
+        f"refundctl: bad record: {path}:603: id: duplicate order id 'F-3' (first at {path}:5)",
+        f"refundctl: bad record: {other}:1: id: duplicate order id 'H-2' (first at {path}:3)",
+        expected.stderr.rstrip("\n"),  # the same summary: counts and totals without the duplicates
+        f"refundctl: 4 bad record(s) with 4 problem(s); report written to {report}",
+    ]
+    assert "USD" not in result.stderr
+
+
+def test_duplicates_and_bad_records_keep_input_order_within_a_chunk(tmp_path: Path) -> None:
+    lines = [json.dumps(order) for order in _orders(10)]
+    lines[2] = "{not json"
+    lines[5] = json.dumps(flight(id="H-0"))
+    lines[6] = json.dumps({"id": "X-1"})
+    lines[8] = json.dumps(hotel(id="F-1"))
+    path = tmp_path / "orders.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    runs = [_check([path], jobs, "--keep-going", "--error-report", str(tmp_path / "r.jsonl")) for jobs in (1, 2)]
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stderr == runs[1].stderr
+    lines = [
+        int(line.split(": ")[2].rsplit(":", 1)[1]) for line in runs[0].stderr.splitlines() if "bad record:" in line
+    ]
+    assert lines == sorted(lines)  # in input order, though workers found the bad ones and this process the duplicates
+    assert set(lines) == {3, 6, 7, 9}
+    assert f"{path}:6: id: duplicate order id 'H-0' (first at {path}:1)" in runs[0].stderr
+
+
+def _orders_and_a_bad_one(tmp_path: Path) -> Path:
+    path = write_jsonl(tmp_path / "orders.jsonl", _orders(600))
+    path.write_text(path.read_text() + "{not json\n")
+    return path
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_is_told_once_per_chunk(tmp_path: Path, jobs: int) -> None:
+    told: list[tuple[int, int]] = []
+    path = str(_orders_and_a_bad_one(tmp_path))
+    tally = run_check([path], None, AS_OF_TIME, "jsonl", io.StringIO(), keep_going=True, jobs=jobs,
+                      on_records=lambda n, bad: told.append((n, bad)))  # fmt: skip
+    assert told == [(CHUNK, 0), (CHUNK, 0), (601 - 2 * CHUNK, 1)]
+    assert sum(tally.counts.values()) == 600
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_closed_output_stops_the_run_at_the_next_chunk(tmp_path: Path, jobs: int) -> None:
+    out = io.StringIO()
+    asked: list[int] = []
+
+    def stop() -> bool:  # the reader goes away once the first chunk's rows are written
+        asked.append(out.getvalue().count("\n"))
+        return len(asked) > 1
+
+    path = str(_orders_and_a_bad_one(tmp_path))
+    tally = run_check([path], None, AS_OF_TIME, "jsonl", out, keep_going=True, jobs=jobs, stop=stop)
+    assert asked == [0, CHUNK]  # asked once per chunk, not per record
+    assert tally.stopped
+    assert out.getvalue().count("\n") == CHUNK
+    assert sum(tally.counts.values()) == CHUNK
+    assert tally.problems == []  # the bad record, in the last chunk, is not reported

@@ -41,6 +41,16 @@ def test_known_total_draws_a_bar_and_time_left() -> None:
     assert stream.getvalue().split("\r")[-1].startswith(f"[{'#' * 24}] 4/4 sent, ")
 
 
+def test_ticks_may_count_many_at_once() -> None:
+    stream = io.StringIO()
+    meter = Progress(stream, enabled=True, total=600, noun="sent", interval=0)
+    meter.tick(256)
+    meter.tick(344, failed=3)
+    meter.close()
+    assert (meter.done, meter.failed) == (600, 3)
+    assert stream.getvalue().split("\r")[-1].startswith(f"[{'#' * 24}] 600/600 sent, 3 failed, ")
+
+
 def test_nothing_is_drawn_before_the_interval() -> None:
     stream = io.StringIO()
     meter = Progress(stream, enabled=True, interval=3600)
