@@ -28,9 +28,10 @@ from typing import Any, NamedTuple
 from refundctl.engine import Decision, decide
 from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import Problem
-from refundctl.orders.dedup import Dedup, chunks
-from refundctl.orders.raw import RawItem
-from refundctl.orders.reader import iter_raw, to_record
+from refundctl.orders.dedup import CHUNK, Dedup
+from refundctl.orders.json_formats import block_records
+from refundctl.orders.raw import Block, RawItem
+from refundctl.orders.reader import read_input, to_record
 from refundctl.orders.shards import Shard
 from refundctl.policy import PolicySet
 from refundctl.policy.loader import load_policies
@@ -106,18 +107,19 @@ def _collector_tuned() -> Iterator[None]:
         gc.set_threshold(*threshold)
 
 
-def _decide_in_worker(items: list[tuple[Any, ...]]) -> Chunk:
+def _decide_in_worker(task: list[tuple[Any, ...]] | Block) -> Chunk:
     assert _worker is not None
-    return decide_chunk([RawItem(*item) for item in items], *_worker)
+    return decide_chunk(task if isinstance(task, Block) else [RawItem(*item) for item in task], *_worker)
 
 
-def _plain(chunk: list[RawItem]) -> list[tuple[Any, ...]]:
+def _plain(part: list[RawItem] | Block) -> list[tuple[Any, ...]] | Block:
     """A chunk as it crosses to a worker: plain tuples pickle several times faster than named ones."""
-    return [tuple(item) for item in chunk]
+    return part if isinstance(part, Block) else [tuple(item) for item in part]
 
 
-def decide_chunk(items: list[RawItem], policies: PolicySet, job: Job) -> Chunk:
+def decide_chunk(part: list[RawItem] | Block, policies: PolicySet, job: Job) -> Chunk:
     """Decide the records of one chunk (all from one input), in order."""
+    items = list(block_records(part)) if isinstance(part, Block) else part
     if job.shard is not None:  # here, in the worker: picking decodes each JSON record
         items = list(job.shard.select(items))
     parts: list[str] = []
@@ -148,15 +150,27 @@ def decide_chunk(items: list[RawItem], policies: PolicySet, job: Job) -> Chunk:
         outcome, currency, refund = decision.outcome, decision.currency, decision.refund
         facts.append(f"{outcome} {currency} {refund}")
         _count(counts, totals, outcome, currency, refund)
-    source = items[0].source if items else ""
+    source = part.source if isinstance(part, Block) else items[0].source if items else ""
     totals_text = {currency: str(total) for currency, total in totals.items()}
     return Chunk(source, "".join(parts), rows, ends, ids, lines, "\n".join(facts), counts, totals_text, bad)
 
 
-def _input_chunks(paths: Sequence[str]) -> Iterator[list[RawItem]]:
-    """Every input's records in chunks; a chunk holds records of one input only."""
+def _input_chunks(paths: Sequence[str]) -> Iterator[list[RawItem] | Block]:
+    """Every input's records in chunks (a block of JSON Lines is one); a chunk holds records of one input only."""
     for path in paths:
-        yield from chunks(iter_raw([path]))
+        items: list[RawItem] = []
+        for part in read_input(path):
+            if isinstance(part, RawItem):
+                items.append(part)
+                if len(items) < CHUNK:
+                    continue
+            if items:
+                yield items
+                items = []
+            if isinstance(part, Block):
+                yield part
+        if items:
+            yield items
 
 
 def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 1) -> Iterator[Chunk]:
@@ -208,7 +222,7 @@ def _decided_by_workers(paths: list[str], job: Job, jobs: int) -> Iterator[Chunk
 
 def _without_duplicates(chunk: Chunk, dedup: Dedup) -> Chunk:
     """``chunk`` with each record whose id was seen before turned from a good record into a bad one."""
-    found = dedup.first_seen(chunk.source, chunk.ids, chunk.lines)
+    found = dedup.first_seen(chunk.source, chunk.ids, chunk.lines) if chunk.ids else []
     return _cut(chunk, found) if found else chunk
 
 

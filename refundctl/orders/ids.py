@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from refundctl.errors import OrderError, Problem
 from refundctl.orders.dedup import Dedup, chunks
-from refundctl.orders.raw import NotText, close_input, open_input, text_lines
+from refundctl.orders.raw import NotText, TextLines, close_input, open_input
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ def read_order_ids(paths: Sequence[str]) -> list[IdLine]:
         source = "<stdin>" if path == "-" else path
         stream = open_input(path, "order ids")
         try:
-            for number, text in enumerate(text_lines(stream), 1):
+            for number, text in enumerate(TextLines(stream), 1):
                 value = text.strip()
                 if not value or value.startswith("#"):
                     continue

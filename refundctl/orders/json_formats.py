@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-from refundctl.orders.raw import RawItem
+from refundctl.orders.raw import Block, RawItem
 
 
 def is_json(line: str) -> bool:
@@ -22,10 +22,19 @@ def is_json(line: str) -> bool:
     return True
 
 
-def jsonl_records(source: str, lines: Iterable[str]) -> Iterator[RawItem]:
-    for number, line in enumerate(lines, start=1):
+def jsonl_records(source: str, lines: Iterable[str], start: int = 1) -> Iterator[RawItem]:
+    for number, line in enumerate(lines, start):
         if line.strip():
             yield RawItem(source, number, line.encode())
+
+
+def block_records(block: Block) -> Iterator[RawItem]:
+    """The records of a block of JSON Lines, as :func:`jsonl_records` reads them line by line."""
+    lines = block.data.decode().split("\n")
+    last = lines.pop()  # "" after a final newline; else the input's last line, which has none
+    yield from jsonl_records(block.source, [line + "\n" for line in lines], block.line)
+    if last.strip():
+        yield RawItem(block.source, block.line + len(lines), last.encode())
 
 
 def json_document(source: str, lines: Iterable[str], start_line: int) -> Iterator[RawItem]:

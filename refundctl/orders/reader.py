@@ -19,10 +19,10 @@ from refundctl.errors import OrderError, Problem
 from refundctl.orders.csv_format import csv_field, csv_records
 from refundctl.orders.dedup import Dedup, chunks
 from refundctl.orders.fast import fast_order
-from refundctl.orders.json_formats import is_json, json_array, json_document, jsonl_records
+from refundctl.orders.json_formats import block_records, is_json, json_array, json_document, jsonl_records
 from refundctl.orders.model import Order
 from refundctl.orders.parse import parse_order
-from refundctl.orders.raw import NotText, RawItem, close_input, open_input, text_lines, warn
+from refundctl.orders.raw import Block, NotText, RawItem, TextLines, close_input, open_input, warn
 from refundctl.orders.shards import Shard
 
 
@@ -37,7 +37,11 @@ class Record:
 def iter_raw(paths: Sequence[str]) -> Iterator[RawItem]:
     """Every raw record of every input, in input order; ``-`` is stdin."""
     for path in paths:
-        yield from _raw(path)
+        for part in read_input(path):
+            if isinstance(part, Block):
+                yield from block_records(part)
+            else:
+                yield part
 
 
 def to_record(item: RawItem) -> Record:
@@ -105,14 +109,18 @@ def load_orders(paths: Sequence[str]) -> list[Order]:
     return orders
 
 
-def _raw(path: str) -> Iterator[RawItem]:
-    """Every raw record of one input, its format told by its name and its first character."""
+def read_input(path: str) -> Iterator[RawItem | Block]:
+    """Every raw record of one input, its format told by its name and its first character.
+
+    JSON Lines come as their first record, then in blocks of lines (split into records by
+    ``block_records``, in a check worker): reading them costs this process no work per record.
+    """
     source = "<stdin>" if path == "-" else path
     stream = open_input(path)
     suffix = "" if path == "-" else Path(path).suffix.lower()
     count = 0
     try:
-        for count, item in enumerate(_records(source, suffix, text_lines(stream)), 1):  # noqa: B007
+        for count, item in enumerate(_records(source, suffix, TextLines(stream)), 1):  # noqa: B007
             yield item
     except NotText as exc:
         count += 1
@@ -123,7 +131,7 @@ def _raw(path: str) -> Iterator[RawItem]:
         warn(f"{source}: no orders in this input")
 
 
-def _records(source: str, suffix: str, lines: Iterator[str]) -> Iterator[RawItem]:
+def _records(source: str, suffix: str, lines: TextLines) -> Iterator[RawItem | Block]:
     if suffix == ".csv":
         yield from csv_records(source, lines)
         return
@@ -135,13 +143,13 @@ def _records(source: str, suffix: str, lines: Iterator[str]) -> Iterator[RawItem
     first = head[-1].lstrip() if head else ""
     if not first:
         return
+    if suffix == ".jsonl" or (first.startswith("{") and is_json(first) and suffix != ".json"):
+        yield from jsonl_records(source, head)  # with a .jsonl name even when the first line is broken
+        yield from lines.blocks(source)
+        return
     rest = _chain(head, lines)
-    if suffix == ".jsonl":
-        yield from jsonl_records(source, rest)  # even when the first line is broken
-    elif first.startswith("["):
+    if first.startswith("["):
         yield from json_array(source, rest)
-    elif first.startswith("{") and is_json(first) and suffix != ".json":
-        yield from jsonl_records(source, rest)
     elif first.startswith("{") or suffix == ".json" or is_json(first):
         # A JSON file, or one whose first line is a JSON number or string: the decoder says what it holds.
         yield from json_document(source, rest, len(head))

@@ -20,7 +20,7 @@ from typing import Any
 from refundctl import jsonvalue
 from refundctl.errors import InputError, JournalError, Problem
 from refundctl.money import fmt
-from refundctl.orders.raw import NotText, close_input, open_input, text_lines
+from refundctl.orders.raw import NotText, TextLines, close_input, open_input
 from refundctl.submit.journal import HandPaid, Journal
 from refundctl.validate import Fields, Issue, text
 
@@ -85,7 +85,7 @@ def read_payments(path: str) -> list[HandPayment]:
     found: list[HandPayment] = []
     stream = open_input(path, "hand payments")
     try:
-        lines = list(text_lines(stream))  # a person's list of payments: small, and read twice (sniffed, then read)
+        lines = list(TextLines(stream))  # a person's list of payments: small, and read twice (sniffed, then read)
     except NotText as exc:
         raise InputError([Problem(source, exc.line, None, str(exc))]) from None
     finally:
