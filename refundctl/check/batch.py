@@ -30,7 +30,7 @@ from refundctl.engine.decision import SUBMITTABLE
 from refundctl.errors import Problem
 from refundctl.orders.dedup import CHUNK, Dedup
 from refundctl.orders.json_formats import block_records
-from refundctl.orders.raw import Block, RawItem
+from refundctl.orders.raw import Block, RawItem, warn
 from refundctl.orders.reader import read_input, to_record
 from refundctl.orders.shards import Shard
 from refundctl.policy import PolicySet
@@ -155,22 +155,41 @@ def decide_chunk(part: list[RawItem] | Block, policies: PolicySet, job: Job) -> 
     return Chunk(source, "".join(parts), rows, ends, ids, lines, "\n".join(facts), counts, totals_text, bad)
 
 
-def _input_chunks(paths: Sequence[str]) -> Iterator[list[RawItem] | Block]:
-    """Every input's records in chunks (a block of JSON Lines is one); a chunk holds records of one input only."""
-    for path in paths:
-        items: list[RawItem] = []
-        for part in read_input(path):
-            if isinstance(part, RawItem):
-                items.append(part)
-                if len(items) < CHUNK:
-                    continue
+def _input_chunks(paths: Sequence[str]) -> Iterator[tuple[list[RawItem] | Block, list[str]]]:
+    """Every input's records in chunks (a block of JSON Lines is one), each with the warnings given before it.
+
+    A chunk holds records of one input only. The warnings (an input with no orders) are said
+    when the chunk that follows them is, so that with workers reading ahead they come where
+    they come with one process.
+    """
+    notes: list[str] = []
+
+    def ready(part: list[RawItem] | Block) -> tuple[list[RawItem] | Block, list[str]]:
+        said = notes[:]
+        notes.clear()
+        return part, said
+
+    try:
+        for path in paths:
+            items: list[RawItem] = []
+            for part in read_input(path, notes.append):
+                if isinstance(part, RawItem):
+                    items.append(part)
+                    if len(items) < CHUNK:
+                        continue
+                if items:
+                    yield ready(items)
+                    items = []
+                if isinstance(part, Block):
+                    yield ready(part)
             if items:
-                yield items
-                items = []
-            if isinstance(part, Block):
-                yield part
-        if items:
-            yield items
+                yield ready(items)
+    except Exception:
+        if notes:  # said before the error about the input that cannot be read
+            yield ready([])
+        raise
+    if notes:  # about the last input
+        yield ready([])
 
 
 def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 1) -> Iterator[Chunk]:
@@ -180,18 +199,26 @@ def decide_records(paths: list[str], job: Job, policies: PolicySet, jobs: int = 
     try:
         with _collector_tuned():
             if jobs <= 1:
-                for items in _input_chunks(paths):
-                    yield _without_duplicates(decide_chunk(items, policies, job), dedup)
+                for part, notes in _input_chunks(paths):
+                    chunk = decide_chunk(part, policies, job)
+                    _say(notes)
+                    yield _without_duplicates(chunk, dedup)
                 return
             _worker = (policies, job)
-            for chunk in _decided_by_workers(paths, job, jobs):
+            for chunk, notes in _decided_by_workers(paths, job, jobs):
+                _say(notes)
                 yield _without_duplicates(chunk, dedup)
     finally:
         _worker = None
         dedup.close()
 
 
-def _decided_by_workers(paths: list[str], job: Job, jobs: int) -> Iterator[Chunk]:
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        warn(note)
+
+
+def _decided_by_workers(paths: list[str], job: Job, jobs: int) -> Iterator[tuple[Chunk, list[str]]]:
     """The chunks decided by ``jobs`` worker processes, in input order, a few at a time in flight.
 
     Not ``multiprocessing.Pool``: its worker-handler thread wakes whenever a result is waiting
@@ -199,23 +226,27 @@ def _decided_by_workers(paths: list[str], job: Job, jobs: int) -> Iterator[Chunk
     """
     context = multiprocessing.get_context()
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(job,))
-    pending: deque[Future[Chunk]] = deque()
+    pending: deque[tuple[Future[Chunk], list[str]]] = deque()
     try:
         reading = _input_chunks(paths)
         while True:
             try:
-                items = next(reading, None)
+                read = next(reading, None)
             except Exception:
                 while pending:  # what was read before an input failed is decided first, as with one process
-                    yield pending.popleft().result()
+                    future, notes = pending.popleft()
+                    yield future.result(), notes
                 raise
-            if items is None:
+            if read is None:
                 break
-            pending.append(pool.submit(_decide_in_worker, _plain(items)))
+            part, notes = read
+            pending.append((pool.submit(_decide_in_worker, _plain(part)), notes))
             if len(pending) > IN_FLIGHT * jobs:
-                yield pending.popleft().result()
+                future, notes = pending.popleft()
+                yield future.result(), notes
         while pending:
-            yield pending.popleft().result()
+            future, notes = pending.popleft()
+            yield future.result(), notes
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

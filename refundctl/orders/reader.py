@@ -10,7 +10,7 @@ element index in a JSON array, by column in CSV). Every JSON record is decoded b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,11 +109,12 @@ def load_orders(paths: Sequence[str]) -> list[Order]:
     return orders
 
 
-def read_input(path: str) -> Iterator[RawItem | Block]:
+def read_input(path: str, note: Callable[[str], None] = warn) -> Iterator[RawItem | Block]:
     """Every raw record of one input, its format told by its name and its first character.
 
     JSON Lines come as their first record, then in blocks of lines (split into records by
     ``block_records``, in a check worker): reading them costs this process no work per record.
+    ``note`` is told what the user should know (an input with no orders).
     """
     source = "<stdin>" if path == "-" else path
     stream = open_input(path)
@@ -128,7 +129,7 @@ def read_input(path: str) -> Iterator[RawItem | Block]:
     finally:
         close_input(path, stream)
     if not count:
-        warn(f"{source}: no orders in this input")
+        note(f"{source}: no orders in this input")
 
 
 def _records(source: str, suffix: str, lines: TextLines) -> Iterator[RawItem | Block]:

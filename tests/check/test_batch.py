@@ -142,3 +142,17 @@ def test_a_closed_output_stops_the_run_at_the_next_chunk(tmp_path: Path, jobs: i
     assert asked[0] == 0
     assert 0 < asked[1] == out.getvalue().count("\n") == sum(tally.counts.values()) < 600  # one chunk's rows
     assert tally.problems == []  # the bad record, in the last chunk, is not reported
+
+
+def test_an_input_with_no_orders_is_told_in_its_place_whatever_the_jobs(tmp_path: Path) -> None:
+    first = _orders_and_a_bad_one(tmp_path)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    last = write_jsonl(tmp_path / "last.jsonl", [flight(id="L-1")])
+    runs = [_check([first, empty, last, empty], jobs, "--keep-going") for jobs in (1, 2)]
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stderr == runs[1].stderr  # the workers read ahead, the warnings wait for their turn
+    lines = runs[0].stderr.splitlines()
+    assert lines[0].startswith(f"refundctl: bad record: {first}:601: ")
+    assert lines[1:3] == [f"refundctl: warning: {empty}: no orders in this input"] * 2
+    assert lines[3].startswith("refundctl: 601 order(s) decided")
