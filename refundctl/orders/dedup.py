@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from refundctl.errors import Problem
 
-CHUNK = 256  # records per batch: duplicate checks, and check --jobs tasks
+CHUNK = 256  # records per batch: duplicate checks, and check --jobs tasks (but JSON Lines go in blocks of lines)
 T = TypeVar("T")
 
 
