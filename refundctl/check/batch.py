@@ -1,12 +1,12 @@
 """Decide a stream of order records in input order, in this process or in worker processes.
 
 Reading and duplicate detection stay in the calling process, since they are
-sequential by nature; decoding, validation, the decision and the encoding of each
-output row are independent per record, so with ``jobs > 1`` they run in a pool
-of processes, chunk by chunk, and come back in input order (``imap``). The
-output is byte-identical whatever ``jobs`` is: both paths decide a chunk with
-:func:`decide_chunk` and hand back one :class:`Chunk`, so that the calling process
-does its work per chunk, not per record.
+sequential by nature; splitting JSON Lines into records, decoding, validation, the
+decision and the encoding of each output row are independent per record, so with
+``jobs > 1`` they run in a pool of processes, chunk by chunk, and come back in input
+order. The output is byte-identical whatever ``jobs`` is: both paths decide a chunk
+with :func:`decide_chunk` into one :class:`Chunk`, so that the calling process does
+its work per chunk, not per record (with workers, its time per record bounds the run).
 """
 
 from __future__ import annotations
