@@ -164,20 +164,20 @@ def test_installed_sandbox_serves_and_smoke_passes(
 
 def test_the_installed_hot_path_is_compiled(installed: Path, elsewhere: Path) -> None:
     """setup.py compiles with mypyc where a C compiler and the Python headers exist, as here; the msgspec
-    structs and the output encoder stay Python (setup.py says why)."""
+    structs and the command layer stay Python (setup.py says why)."""
     script = (
         "import importlib, sys\n"
         "for name in sys.argv[1:]:\n"
         "    print(name, type(importlib.import_module(name).__loader__).__name__)\n"
     )
     names = ["refundctl.engine.core", "refundctl.orders.fast", "refundctl.orders.reader", "refundctl.money",
-             "refundctl.orders.shapes", "refundctl.output"]  # fmt: skip
+             "refundctl.check.batch", "refundctl.output", "refundctl.orders.shapes", "refundctl.cli.check"]  # fmt: skip
     result = subprocess.run([str(installed / "python"), "-c", script, *names], cwd=elsewhere, capture_output=True,
                             text=True, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     loaders = dict(line.split() for line in result.stdout.splitlines())
-    assert loaders == {name: "ExtensionFileLoader" for name in names[:4]} | {
-        name: "SourceFileLoader" for name in names[4:]
+    assert loaders == {name: "ExtensionFileLoader" for name in names[:6]} | {
+        name: "SourceFileLoader" for name in names[6:]
     }
 
 
