@@ -154,3 +154,21 @@ def test_a_due_period_beyond_ten_years_is_refused(tmp_path: Path) -> None:
     [problem] = caught.value.problems
     assert (problem.field, problem.message) == ("due.days", "expected 0 to 3650 days, got 999999999")
     assert problem.line is not None and problem.file.endswith("us-dot-2024.toml")
+
+
+@pytest.mark.parametrize("country", ["XX", "cn", ""])
+def test_a_holiday_calendar_python_holidays_lacks_is_refused(tmp_path: Path, country: str) -> None:
+    # "" reads as no calendar, which business days without holidays allow: the message differs.
+    text = (SHIPPED / "regulations" / "cn-caac-2021.toml").read_text(encoding="utf-8")
+    assert 'holidays = "CN"' in text
+    found = problems(tmp_path, **{"cn-caac-2021": text.replace('holidays = "CN"', f'holidays = "{country}"', 1)})
+    expected = f" due.holidays: no public holiday calendar for country {country!r}"
+    assert any(p.endswith(expected) for p in found) == bool(country), found
+
+
+@pytest.mark.parametrize("alias", ["CHN", "US", "USA", "UK"])
+def test_holiday_calendars_are_named_as_python_holidays_names_them(tmp_path: Path, alias: str) -> None:
+    path = policy_copy(tmp_path / "p") / "regulations" / "cn-caac-2021.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('holidays = "CN"', f'holidays = "{alias}"', 1))
+    [caac] = [r for r in load_policies(tmp_path / "p").regulations if r.id == "cn-caac-2021"]
+    assert caac.due is not None and caac.due.holidays == alias
