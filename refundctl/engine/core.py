@@ -25,7 +25,7 @@ def trace(order: Order, policies: PolicySet, as_of: datetime, *, every_reason: b
     """The fare-rule decision, every waiver and regulation considered, and the final decision.
 
     ``every_reason`` lists every condition a waiver fails (for ``explain``); without it
-    the first failed condition is enough, which is all a decision needs.
+    a waiver not met says only that (``waivers.NOT_MET``), which is all a decision needs.
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must carry a UTC offset")

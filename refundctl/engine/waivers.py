@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
-from itertools import islice
 from zoneinfo import ZoneInfo
 
 from refundctl.engine.allocate import Grant
@@ -25,35 +24,90 @@ def travel_date(order: Order) -> date:
 
 
 def mismatches(waiver: Waiver, order: Order, every_reason: bool = True) -> list[str]:
-    """The conditions of ``waiver`` that ``order`` fails (all, or just the first); empty when it qualifies."""
-    reasons = _failed(waiver, order)
-    return list(reasons) if every_reason else list(islice(reasons, 1))
+    """The conditions of ``waiver`` that ``order`` fails, in words (for ``explain``); empty when it qualifies.
+
+    Without ``every_reason`` only whether it fails (``[NOT_MET]``): a decision needs no more,
+    and putting a condition into words costs more than checking it.
+    """
+    failed: list[str] = []
+    for condition in _CONDITIONS:
+        reason = condition(waiver, order, every_reason)
+        if reason is not None:
+            if not every_reason:
+                return [reason]
+            failed.append(reason)
+    return failed
 
 
-def _failed(waiver: Waiver, order: Order) -> Iterator[str]:
+NOT_MET = "does not meet the waiver's conditions (refundctl explain lists which)"
+
+
+# Each condition: None when the order meets it; else why not, in words when ``say``.
+def _kind(waiver: Waiver, order: Order, say: bool) -> str | None:
+    kinds = waiver.conditions.order_kinds
+    if not kinds or order.kind in kinds:
+        return None
+    return f"covers {_listed(kinds)} orders, not {order.kind}" if say else NOT_MET
+
+
+def _supplier(waiver: Waiver, order: Order, say: bool) -> str | None:
+    suppliers, supplier = waiver.conditions.suppliers, order.common.supplier
+    if not suppliers or supplier in suppliers:
+        return None
+    return f"covers suppliers {_listed(suppliers)}, not {supplier}" if say else NOT_MET
+
+
+def _booked(waiver: Waiver, order: Order, say: bool) -> str | None:
+    c, booked = waiver.conditions, order.common.booked_at
+    if c.booked_after and booked < c.booked_after:
+        return f"booked {booked.isoformat()}, before {c.booked_after.isoformat()}" if say else NOT_MET
+    if c.booked_before and booked >= c.booked_before:
+        return f"booked {booked.isoformat()}, not before {c.booked_before.isoformat()}" if say else NOT_MET
+    return None
+
+
+def _travel(waiver: Waiver, order: Order, say: bool) -> str | None:
     c = waiver.conditions
-    common = order.common
-    if c.order_kinds and order.kind not in c.order_kinds:
-        yield f"covers {_listed(c.order_kinds)} orders, not {order.kind}"
-    if c.suppliers and common.supplier not in c.suppliers:
-        yield f"covers suppliers {_listed(c.suppliers)}, not {common.supplier}"
-    if c.booked_after and common.booked_at < c.booked_after:
-        yield f"booked {common.booked_at.isoformat()}, before {c.booked_after.isoformat()}"
-    if c.booked_before and common.booked_at >= c.booked_before:
-        yield f"booked {common.booked_at.isoformat()}, not before {c.booked_before.isoformat()}"
-    if c.travel_from or c.travel_until:
-        travel = travel_date(order)
-        if (c.travel_from and travel < c.travel_from) or (c.travel_until and travel > c.travel_until):
-            span = f"{c.travel_from or 'any date'} to {c.travel_until or 'any date'}"
-            yield f"travel starts {travel} (local), outside {span}"
-    if c.traveler_tags and c.traveler_tags.isdisjoint(common.traveler_tags):
-        yield f"no traveller tagged {_listed(c.traveler_tags)}"
-    if c.waiver_codes and c.waiver_codes.isdisjoint(common.waiver_codes):
-        yield f"the order carries no waiver code {_listed(c.waiver_codes)}"
-    if c.channels and common.channel not in c.channels:
-        yield f"covers channels {_listed(c.channels)}, not {common.channel}"
-    if waiver.currency is not None and waiver.currency != order.currency:
-        yield f"its limit is in {waiver.currency}, the order in {order.currency}"
+    if not (c.travel_from or c.travel_until):
+        return None
+    travel = travel_date(order)
+    if (c.travel_from and travel < c.travel_from) or (c.travel_until and travel > c.travel_until):
+        span = f"{c.travel_from or 'any date'} to {c.travel_until or 'any date'}"
+        return f"travel starts {travel} (local), outside {span}" if say else NOT_MET
+    return None
+
+
+def _tags(waiver: Waiver, order: Order, say: bool) -> str | None:
+    tags = waiver.conditions.traveler_tags
+    if not tags or not tags.isdisjoint(order.common.traveler_tags):
+        return None
+    return f"no traveller tagged {_listed(tags)}" if say else NOT_MET
+
+
+def _codes(waiver: Waiver, order: Order, say: bool) -> str | None:
+    codes = waiver.conditions.waiver_codes
+    if not codes or not codes.isdisjoint(order.common.waiver_codes):
+        return None
+    return f"the order carries no waiver code {_listed(codes)}" if say else NOT_MET
+
+
+def _channel(waiver: Waiver, order: Order, say: bool) -> str | None:
+    channels, channel = waiver.conditions.channels, order.common.channel
+    if not channels or channel in channels:
+        return None
+    return f"covers channels {_listed(channels)}, not {channel}" if say else NOT_MET
+
+
+def _currency(waiver: Waiver, order: Order, say: bool) -> str | None:
+    if waiver.currency is None or waiver.currency == order.currency:
+        return None
+    return f"its limit is in {waiver.currency}, the order in {order.currency}" if say else NOT_MET
+
+
+# In the order a person reads a waiver's conditions (and explain lists what an order fails).
+_CONDITIONS: tuple[Callable[[Waiver, Order, bool], str | None], ...] = (
+    _kind, _supplier, _booked, _travel, _tags, _codes, _channel, _currency,
+)  # fmt: skip
 
 
 # Every order checked against a waiver it fails says why in the same few words: each of a

@@ -11,9 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from refundctl.cli.main import cli
+from refundctl.engine.waivers import NOT_MET, mismatches
 from refundctl.errors import PolicyError
+from refundctl.orders.parse import parse_order
 from refundctl.policy.loader import SHIPPED, load_policies
-from tests.support.builders import decide_dict, flight, hotel, with_fare
+from tests.support.builders import decide_dict, flight, hotel, shipped_policies, with_fare
 
 AFTER = "2026-11-25T12:00:00Z"  # the frontline trips are long past: the fare rules keep most of it
 FRONTLINE_EVIDENCE = [{"waiver": "frontline-2020", "reference": "HOSP-1"}]
@@ -218,3 +220,19 @@ def test_bad_effect_and_duplicate_ids(tmp_path: Path) -> None:
         load_policies(directory)
     messages = sorted(str(p) for p in caught.value.problems)
     assert any("again.toml:13: effect.type: expected one of full-refund" in m for m in messages), messages
+
+
+def test_explain_says_every_condition_failed_and_a_decision_only_that_one_failed() -> None:
+    """Every failed condition in words, in the order the waiver file reads (explain); a decision needs
+    only whether a waiver is met, so it stops at the first failed one without putting it into words."""
+    order, invalid = parse_order(frontline(booked_at="2020-02-01T09:30:00+08:00", traveler_tags=[], id="FL-2"))
+    assert order is not None, invalid
+    waiver = next(w for w in shipped_policies().waivers_by_id if w.id == "frontline-2020")
+    assert mismatches(waiver, order) == [
+        "booked 2020-02-01T09:30:00+08:00, not before 2020-01-24T00:00:00+08:00",
+        "no traveller tagged civil-servant, media, medical-worker, police",
+    ]
+    assert mismatches(waiver, order, every_reason=False) == [NOT_MET]
+    met, _ = parse_order(frontline())
+    assert met is not None
+    assert mismatches(waiver, met) == mismatches(waiver, met, every_reason=False) == []
