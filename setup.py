@@ -89,7 +89,12 @@ def extensions() -> list[Extension]:
 
 
 setup(
-    packages=[*find_packages(include=["refundctl", "refundctl.*"]), "refundctl._policies"],
+    packages=[
+        *find_packages(include=["refundctl", "refundctl.*"]),
+        "refundctl._policies",
+        # Each folder of policies is a package of data files too, or setuptools warns about every one.
+        *sorted(f"refundctl._policies.{d.name}" for d in Path("policies").iterdir() if d.is_dir()),
+    ],
     package_dir={"refundctl._policies": "policies"},
     ext_modules=extensions(),
 )
