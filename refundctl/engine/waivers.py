@@ -51,10 +51,7 @@ def _kind(waiver: Waiver, order: Order, say: bool) -> str | None:
 
 
 def _supplier(waiver: Waiver, order: Order, say: bool) -> str | None:
-    suppliers, supplier = waiver.conditions.suppliers, order.common.supplier
-    if not suppliers or supplier in suppliers:
-        return None
-    return f"covers suppliers {_listed(suppliers)}, not {supplier}" if say else NOT_MET
+    return _among(waiver.conditions.suppliers, order.common.supplier, "suppliers", say)
 
 
 def _booked(waiver: Waiver, order: Order, say: bool) -> str | None:
@@ -92,10 +89,13 @@ def _codes(waiver: Waiver, order: Order, say: bool) -> str | None:
 
 
 def _channel(waiver: Waiver, order: Order, say: bool) -> str | None:
-    channels, channel = waiver.conditions.channels, order.common.channel
-    if not channels or channel in channels:
+    return _among(waiver.conditions.channels, order.common.channel, "channels", say)
+
+
+def _among(covered: frozenset[str], value: str, noun: str, say: bool) -> str | None:
+    if not covered or value in covered:
         return None
-    return f"covers channels {_listed(channels)}, not {channel}" if say else NOT_MET
+    return f"covers {noun} {_listed(covered)}, not {value}" if say else NOT_MET
 
 
 def _currency(waiver: Waiver, order: Order, say: bool) -> str | None:
