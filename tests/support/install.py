@@ -74,7 +74,12 @@ def sources(into: Path) -> Path:
 def build_wheels(base: Path, *kinds: str) -> dict[str, Path]:
     """Wheels of the checkout as pip builds them, side by side, each from its own copy (a build writes into its
     source tree): "compiled" as setup.py builds by default (with mypyc where it can), "pure" with REFUNDCTL_PURE=1."""
-    pip_wheel = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet", "wheel", "--no-deps"]
+    # Built for a bare venv's interpreter, as on a user's machine: built for this one, mypyc would find the
+    # development environment's packages through it, and a build that needs them would pass here only.
+    builder = base / "builder"
+    venv.create(builder)
+    pip_wheel = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet",
+                 "--python", str(builder / "bin" / "python"), "wheel", "--no-deps"]  # fmt: skip
     environ = {k: v for k, v in os.environ.items() if k != "REFUNDCTL_PURE"}
     builds = {
         kind: subprocess.Popen(
