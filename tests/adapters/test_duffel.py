@@ -26,6 +26,7 @@ from refundctl.client import RateLimiter
 from refundctl.errors import ApiError, AuthError, TransportError
 from refundctl.submit import Pipeline, Settings
 from refundctl.submit.journal import Journal, Plan
+from tests.support.builders import with_adapter
 from tests.support.duffel import (
     API,
     CANCELLATION_ID,
@@ -47,14 +48,7 @@ REQUEST = RefundRequest(ORDER_ID, Decimal("80.80"), "GBP", "rfk_1", quote_id=CAN
 
 
 def call(fn: Callable[[DuffelAdapter], Awaitable[T]], now: datetime = NOW, limiter: RateLimiter | None = None) -> T:
-    async def go() -> T:
-        adapter = DuffelAdapter(connection(limiter), clock=lambda: now)
-        try:
-            return await fn(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(go())
+    return with_adapter(lambda: DuffelAdapter(connection(limiter), clock=lambda: now), fn)
 
 
 @pytest.fixture

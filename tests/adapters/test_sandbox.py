@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
@@ -17,6 +16,7 @@ from refundctl.adapters.sandbox import SandboxAdapter
 from refundctl.client import RateLimiter
 from refundctl.config import ADAPTER_NAMES, PAYMENTS_NAMES
 from refundctl.errors import ApiError, AuthError, ConfigError, TransportError
+from tests.support.builders import with_adapter
 
 API = "http://api.test"
 TOKEN = "s3cret-token"
@@ -48,15 +48,9 @@ def error(kind: str, message: str = "nope", **extra: Any) -> dict[str, Any]:
 
 
 def call(fn: Callable[[SandboxAdapter], Awaitable[T]]) -> T:
-    async def go() -> T:
-        conn = Connection(API, TOKEN, RateLimiter(None), max_attempts=3, backoff=0.001)
-        adapter = SandboxAdapter(conn)
-        try:
-            return await fn(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(go())
+    return with_adapter(
+        lambda: SandboxAdapter(Connection(API, TOKEN, RateLimiter(None), max_attempts=3, backoff=0.001)), fn
+    )
 
 
 @pytest.fixture
